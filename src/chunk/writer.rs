@@ -1,0 +1,111 @@
+//! Appends records to a chunk file through one fixed-size buffer that is allocated once and
+//! reused, flushed at every key frame and at least once per second of stream time.
+
+use super::{HEADER_LEN, header};
+use crate::error::{IoContext, Result};
+use crate::h264;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Flush at least this often (stream time, microseconds), so a power cut loses at most
+/// about one second.
+const FLUSH_INTERVAL_US: i64 = 1_000_000;
+
+/// Writes chunk records to a file.
+pub struct ChunkWriter {
+    /// The open chunk file.
+    file: File,
+    /// Where the file is, for error messages.
+    path: PathBuf,
+    /// Records not yet written to the file; its capacity is fixed at creation.
+    buf: Vec<u8>,
+    /// Stream time of the last flush.
+    last_flush_us: i64,
+    /// Bytes handed to the file so far (written or buffered).
+    len: u64,
+}
+
+impl ChunkWriter {
+    /// Creates (truncating) the chunk at `path` with a buffer of `buf_size` bytes.
+    pub fn create(path: &Path, buf_size: usize) -> Result<ChunkWriter> {
+        let file = File::create(path).ctx(format_args!("creating {}", path.display()))?;
+        Ok(ChunkWriter {
+            file,
+            path: path.to_owned(),
+            buf: Vec::with_capacity(buf_size),
+            last_flush_us: i64::MIN,
+            len: 0,
+        })
+    }
+
+    /// Appends one access unit (length-prefixed NAL units) taken at `time_us`. Key frames
+    /// and parameter records are flushed at once, others when a second has passed or the
+    /// buffer is full. Malformed access units are refused before anything is written.
+    pub fn append(&mut self, time_us: i64, data: &[u8]) -> Result<()> {
+        h264::validate(data).map_err(|e| e.context(format_args!("{}", self.path.display())))?;
+        let flush_now = h264::is_key(data)
+            || h264::is_parameters_only(data)
+            || time_us.saturating_sub(self.last_flush_us) >= FLUSH_INTERVAL_US;
+        let h = header(data.len(), time_us);
+        if self.buf.len() + HEADER_LEN + data.len() > self.buf.capacity() {
+            self.flush()?;
+        }
+        if HEADER_LEN + data.len() > self.buf.capacity() {
+            // Larger than the whole buffer: write straight through rather than grow it.
+            self.write_file(&h)?;
+            self.write_file(data)?;
+        } else {
+            self.buf.extend_from_slice(&h);
+            self.buf.extend_from_slice(data);
+        }
+        self.len += (HEADER_LEN + data.len()) as u64;
+        if flush_now {
+            self.flush()?;
+            self.last_flush_us = time_us;
+        }
+        Ok(())
+    }
+
+    /// Writes buffered records to the file (not fsync).
+    pub fn flush(&mut self) -> Result<()> {
+        if !self.buf.is_empty() {
+            let r = self.file.write_all(&self.buf);
+            // On failure (ENOSPC) the buffered records are dropped rather than retried out
+            // of order: the chunk keeps whole records only up to the last good flush.
+            self.buf.clear();
+            r.ctx(format_args!("writing {}", self.path.display()))?;
+        }
+        Ok(())
+    }
+
+    fn write_file(&mut self, bytes: &[u8]) -> Result<()> {
+        self.file
+            .write_all(bytes)
+            .ctx(format_args!("writing {}", self.path.display()))
+    }
+
+    /// Flushes and fsyncs, then closes the file.
+    pub fn finish(mut self) -> Result<PathBuf> {
+        self.flush()?;
+        self.file
+            .sync_all()
+            .ctx(format_args!("syncing {}", self.path.display()))?;
+        Ok(self.path)
+    }
+
+    /// Bytes appended so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True if nothing has been appended.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The chunk's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}

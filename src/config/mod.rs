@@ -1,0 +1,113 @@
+//! Configuration: the JSON file ([`RawConfig`], as on disk) and the validated [`Config`] the
+//! program runs on. Parsing and validation are two explicit steps; every error names the
+//! field (`cameras[1].id: ...`) and the reason.
+
+mod file;
+mod raw;
+mod secret;
+mod validate;
+
+pub use file::{load, parse, save};
+pub use raw::{RawCamera, RawConfig, RawReaper, RawRetry, RawWeb};
+pub use secret::Secret;
+pub use validate::validate;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default `data_dir`.
+pub const DEFAULT_DATA_DIR: &str = "/data/pinvr";
+/// Default `web.listen`.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+
+/// The validated configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Root folder for recordings.
+    pub data_dir: PathBuf,
+    /// Folder for archived ranges (never reaped).
+    pub archive_dir: PathBuf,
+    /// Web server settings.
+    pub web: Web,
+    /// Liveness and retry timers.
+    pub retry: Retry,
+    /// Disk-space keeper; `None` disables deletion.
+    pub reaper: Option<Reaper>,
+    /// The cameras, in file order.
+    pub cameras: Vec<Camera>,
+}
+
+/// Validated `web`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Web {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Password for the config form, if any.
+    pub admin_password: Option<Secret>,
+}
+
+/// Validated `retry`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Retry {
+    /// How long to wait for the first frame after connecting.
+    pub connect_timeout: Duration,
+    /// Longest silence tolerated mid-stream.
+    pub gap_timeout: Duration,
+    /// First retry delay (doubled per failure).
+    pub retry_delay: Duration,
+    /// Cap on the retry delay.
+    pub retry_max_delay: Duration,
+}
+
+/// Validated `reaper`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reaper {
+    /// Free-space floor as a percentage of the disk.
+    pub min_free_percent: f64,
+    /// Free-space floor in bytes.
+    pub min_free_bytes: u64,
+    /// Age limit in days, if any.
+    pub max_age_days: Option<u32>,
+    /// Time between passes.
+    pub interval: Duration,
+}
+
+/// RTP transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// RTP interleaved on the RTSP TCP connection (default; survives NAT and loss).
+    Tcp,
+    /// RTP over UDP.
+    Udp,
+}
+
+/// A validated camera.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Camera {
+    /// Identifier, `[a-z0-9_-]{1,32}`.
+    pub id: String,
+    /// RTSP URL without credentials.
+    pub url: url::Url,
+    /// RTSP user name.
+    pub username: Option<String>,
+    /// RTSP password.
+    pub password: Option<Secret>,
+    /// Whether to record.
+    pub enabled: bool,
+    /// RTP transport.
+    pub transport: Transport,
+    /// Folder of this camera's minutes.
+    pub dir: PathBuf,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            connect_timeout: Duration::from_secs(30),
+            gap_timeout: Duration::from_secs(5),
+            retry_delay: Duration::from_secs(2),
+            retry_max_delay: Duration::from_secs(60),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Finishing a minute: its chunk becomes an MP4 and two JPEGs beside it, published
+//! atomically; only then is the chunk removed, so a crash at any point loses nothing.
+
+use crate::error::{ErrorKind, IoContext, Result};
+use crate::fsutil;
+use crate::layout::{FileKind, sibling};
+use crate::preview;
+use crate::remux::{self, Remuxed};
+use std::path::{Path, PathBuf};
+
+/// What finishing a chunk produced.
+#[derive(Debug)]
+pub struct Finished {
+    /// The MP4 written.
+    pub mp4: PathBuf,
+    /// The remux's report.
+    pub remux: Remuxed,
+    /// Why there is no preview, when there is none.
+    pub no_preview: Option<String>,
+}
+
+/// Turns `chunk` (`<stem>.chunk`) into `<stem>.mp4`, `<stem>.jpg` and `<stem>.thumb.jpg`,
+/// then deletes the chunk. A chunk without any usable frame is reported as a
+/// [`ErrorKind::Corrupt`] error and set aside as `<stem>.chunk.corrupt` (removed if empty),
+/// so it is never finished again and never lost; other failures leave the chunk in place.
+pub fn finish_chunk(chunk: &Path) -> Result<Finished> {
+    let to = |k| {
+        sibling(chunk, FileKind::Chunk, k).ok_or_else(|| {
+            crate::Error::invalid(format!("{} is not named *.chunk", chunk.display()))
+        })
+    };
+    let (mp4, jpg, thumb) = (
+        to(FileKind::Mp4)?,
+        to(FileKind::Preview)?,
+        to(FileKind::Thumbnail)?,
+    );
+    let report = match remux::remux(chunk, &mp4) {
+        Ok(r) => r,
+        Err(e) if e.kind() == ErrorKind::Corrupt => {
+            if std::fs::metadata(chunk).is_ok_and(|m| m.len() == 0) {
+                remove(chunk)?;
+            } else {
+                let aside = fsutil::with_suffix(chunk, ".corrupt");
+                log::warn!("{e}; moved aside to {}", aside.display());
+                std::fs::rename(chunk, &aside).ctx(format_args!("renaming {}", chunk.display()))?;
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    if report.torn_bytes > 0 {
+        log::info!(
+            "{}: dropped a torn last record of {} bytes",
+            chunk.display(),
+            report.torn_bytes
+        );
+    }
+    if let Some(c) = &report.corrupt {
+        log::warn!("{}: kept the frames before damage: {c}", chunk.display());
+    }
+    let no_preview = match &report.key_frame {
+        Some((params, annex_b)) => preview::write_previews(params, annex_b, &jpg, &thumb)
+            .err()
+            .map(|e| e.to_string()),
+        None => Some("no key frame".to_owned()),
+    };
+    if let Some(why) = &no_preview {
+        log::warn!("{}: {why}", mp4.display());
+    }
+    remove(chunk)?;
+    Ok(Finished {
+        mp4,
+        remux: report,
+        no_preview,
+    })
+}
+
+fn remove(chunk: &Path) -> Result<()> {
+    std::fs::remove_file(chunk).ctx(format_args!("removing {}", chunk.display()))?;
+    fsutil::sync_dir(chunk.parent().unwrap_or(Path::new(".")))
+}

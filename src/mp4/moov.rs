@@ -1,0 +1,242 @@
+//! Writes `ftyp`, `moov` and the `mdat` header for a [`Track`]: everything before the media
+//! data of a fast-start file.
+
+use super::TIMESCALE;
+use super::boxes::BoxBuf;
+use super::track::Track;
+
+/// Seconds from 1904-01-01 (the MP4 epoch) to 1970-01-01.
+const MP4_EPOCH_OFFSET: u64 = 2_082_844_800;
+
+/// Every byte before the media data of a fast-start MP4 holding `track`, whose media data is
+/// `mdat_len` bytes. The media data must follow immediately, in the order of
+/// `track.chunks` (chunk offsets are taken relative to its start).
+pub fn header(track: &Track, mdat_len: u64) -> Vec<u8> {
+    let mut ftyp = BoxBuf::default();
+    let at = ftyp.start(b"ftyp");
+    ftyp.bytes(b"isom");
+    ftyp.u32(0x200);
+    ftyp.bytes(b"isomiso2avc1mp41");
+    ftyp.end(at);
+
+    // The mdat header is 8 bytes, or 16 with a 64-bit size; chunk offsets need co64 once
+    // the file passes 4 GiB. Measure the moov with a zero base, then build it for real
+    // (offset fields have the same width whatever their values).
+    let large = mdat_len + 8 > u64::from(u32::MAX);
+    let mdat_header_len: u64 = if large { 16 } else { 8 };
+    let moov_len = moov(track, 0, false).len() as u64;
+    let estimate = ftyp.buf.len() as u64 + moov_len + mdat_header_len + mdat_len;
+    let co64 = estimate > u64::from(u32::MAX);
+    let base = ftyp.buf.len() as u64 + moov(track, 0, co64).len() as u64 + mdat_header_len;
+    let mut out = ftyp.buf;
+    out.extend_from_slice(&moov(track, base, co64));
+    if large {
+        out.extend_from_slice(&1u32.to_be_bytes());
+        out.extend_from_slice(b"mdat");
+        out.extend_from_slice(&(mdat_len + 16).to_be_bytes());
+    } else {
+        out.extend_from_slice(&((mdat_len + 8) as u32).to_be_bytes());
+        out.extend_from_slice(b"mdat");
+    }
+    out
+}
+
+fn moov(track: &Track, base: u64, co64: bool) -> Vec<u8> {
+    let duration = track.duration();
+    let wide = duration > u64::from(u32::MAX);
+    let version = u8::from(wide);
+    let created = (track.start_us.max(0) as u64) / 1_000_000 + MP4_EPOCH_OFFSET;
+    let (width, height) = track
+        .entries
+        .first()
+        .map_or((0, 0), |e| (e.width, e.height));
+    let mut b = BoxBuf::default();
+    let moov = b.start(b"moov");
+
+    let mvhd = b.start_full(b"mvhd", version, 0);
+    b.u32_or_64(wide, created);
+    b.u32_or_64(wide, created);
+    b.u32(TIMESCALE);
+    b.u32_or_64(wide, duration);
+    b.u32(0x0001_0000); // rate 1.0
+    b.u16(0x0100); // volume 1.0
+    b.zeros(10);
+    b.unity_matrix();
+    b.zeros(24);
+    b.u32(2); // next track id
+    b.end(mvhd);
+
+    let trak = b.start(b"trak");
+    let tkhd = b.start_full(b"tkhd", version, 3); // enabled, in movie
+    b.u32_or_64(wide, created);
+    b.u32_or_64(wide, created);
+    b.u32(1); // track id
+    b.u32(0);
+    b.u32_or_64(wide, duration);
+    b.zeros(8);
+    b.u16(0); // layer
+    b.u16(0); // alternate group
+    b.u16(0); // volume
+    b.u16(0);
+    b.unity_matrix();
+    b.u32(u32::from(width) << 16);
+    b.u32(u32::from(height) << 16);
+    b.end(tkhd);
+
+    if track.media_time > 0 {
+        let edts = b.start(b"edts");
+        let elst = b.start_full(b"elst", version, 0);
+        b.u32(1);
+        b.u32_or_64(wide, duration);
+        b.u32_or_64(wide, u64::from(track.media_time));
+        b.u32(0x0001_0000); // rate 1.0
+        b.end(elst);
+        b.end(edts);
+    }
+
+    let mdia = b.start(b"mdia");
+    let mdhd = b.start_full(b"mdhd", version, 0);
+    b.u32_or_64(wide, created);
+    b.u32_or_64(wide, created);
+    b.u32(TIMESCALE);
+    b.u32_or_64(wide, duration);
+    b.u16(0x55c4); // language "und"
+    b.u16(0);
+    b.end(mdhd);
+    let hdlr = b.start_full(b"hdlr", 0, 0);
+    b.u32(0);
+    b.bytes(b"vide");
+    b.zeros(12);
+    b.bytes(b"VideoHandler\0");
+    b.end(hdlr);
+    let minf = b.start(b"minf");
+    let vmhd = b.start_full(b"vmhd", 0, 1);
+    b.zeros(8);
+    b.end(vmhd);
+    let dinf = b.start(b"dinf");
+    let dref = b.start_full(b"dref", 0, 0);
+    b.u32(1);
+    let url = b.start_full(b"url ", 0, 1); // media in this file
+    b.end(url);
+    b.end(dref);
+    b.end(dinf);
+    stbl(&mut b, track, base, co64);
+    b.end(minf);
+    b.end(mdia);
+    b.end(trak);
+
+    // pinvr's own record of the wall-clock start, to the microsecond.
+    let udta = b.start(b"udta");
+    let pnvr = b.start(b"pnvr");
+    b.u32(0); // version
+    b.u64(track.start_us as u64);
+    b.end(pnvr);
+    b.end(udta);
+
+    b.end(moov);
+    b.buf
+}
+
+fn stbl(b: &mut BoxBuf, track: &Track, base: u64, co64: bool) {
+    let stbl = b.start(b"stbl");
+
+    let stsd = b.start_full(b"stsd", 0, 0);
+    b.u32(track.entries.len() as u32);
+    for e in &track.entries {
+        let avc1 = b.start(b"avc1");
+        b.zeros(6);
+        b.u16(1); // data reference index
+        b.zeros(16);
+        b.u16(e.width);
+        b.u16(e.height);
+        b.u32(0x0048_0000); // 72 dpi
+        b.u32(0x0048_0000);
+        b.u32(0);
+        b.u16(1); // frame count
+        b.zeros(32); // compressor name
+        b.u16(0x0018); // depth
+        b.u16(0xffff); // pre-defined -1
+        let avcc = b.start(b"avcC");
+        b.bytes(&e.avcc);
+        b.end(avcc);
+        b.end(avc1);
+    }
+    b.end(stsd);
+
+    let stts = b.start_full(b"stts", 0, 0);
+    let runs = run_lengths(track.samples.iter().map(|s| s.duration));
+    b.u32(runs.len() as u32);
+    for (count, delta) in runs {
+        b.u32(count);
+        b.u32(delta);
+    }
+    b.end(stts);
+
+    if track.samples.iter().any(|s| s.cts_offset != 0) {
+        let ctts = b.start_full(b"ctts", 0, 0);
+        let runs = run_lengths(track.samples.iter().map(|s| s.cts_offset));
+        b.u32(runs.len() as u32);
+        for (count, offset) in runs {
+            b.u32(count);
+            b.u32(offset);
+        }
+        b.end(ctts);
+    }
+
+    if !track.samples.iter().all(|s| s.sync) {
+        let stss = b.start_full(b"stss", 0, 0);
+        let count = track.samples.iter().filter(|s| s.sync).count();
+        b.u32(count as u32);
+        for (i, _) in track.samples.iter().enumerate().filter(|(_, s)| s.sync) {
+            b.u32(i as u32 + 1);
+        }
+        b.end(stss);
+    }
+
+    let stsz = b.start_full(b"stsz", 0, 0);
+    b.u32(0); // sizes vary
+    b.u32(track.samples.len() as u32);
+    for s in &track.samples {
+        b.u32(s.size);
+    }
+    b.end(stsz);
+
+    let stsc = b.start_full(b"stsc", 0, 0);
+    let mut entries: Vec<(u32, u32, u32)> = Vec::new();
+    for (i, c) in track.chunks.iter().enumerate() {
+        if entries
+            .last()
+            .is_none_or(|&(_, n, e)| n != c.samples || e != c.entry + 1)
+        {
+            entries.push((i as u32 + 1, c.samples, c.entry + 1));
+        }
+    }
+    b.u32(entries.len() as u32);
+    for (first, n, e) in entries {
+        b.u32(first);
+        b.u32(n);
+        b.u32(e);
+    }
+    b.end(stsc);
+
+    let stco = b.start_full(if co64 { b"co64" } else { b"stco" }, 0, 0);
+    b.u32(track.chunks.len() as u32);
+    for c in &track.chunks {
+        b.u32_or_64(co64, base + c.offset);
+    }
+    b.end(stco);
+
+    b.end(stbl);
+}
+
+/// Run-length encodes a sequence as (count, value) pairs.
+fn run_lengths(values: impl Iterator<Item = u32>) -> Vec<(u32, u32)> {
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for v in values {
+        match runs.last_mut() {
+            Some((count, last)) if *last == v => *count += 1,
+            _ => runs.push((1, v)),
+        }
+    }
+    runs
+}

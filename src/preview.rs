@@ -1,0 +1,151 @@
+//! Preview images of a minute: the first key frame decoded with openh264 and written as a
+//! full-size JPEG and a thumbnail about [`THUMB_WIDTH`] pixels wide. The JPEG encoder reads
+//! the decoder's YUV planes row by row, so no RGB copy of the picture is ever made.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::fsutil;
+use crate::h264::Parameters;
+use jpeg_encoder::{Encoder, ImageBuffer, JpegColorType};
+use openh264::OpenH264API;
+use openh264::decoder::{DecodedYUV, Decoder, DecoderConfig, Flush};
+use openh264::formats::YUVSource;
+use std::path::Path;
+
+/// Target width of thumbnails in pixels.
+pub const THUMB_WIDTH: usize = 160;
+/// JPEG quality of previews and thumbnails.
+const QUALITY: u8 = 80;
+
+/// A 4:2:0 picture as three planes with strides.
+struct Planes<'a> {
+    y: &'a [u8],
+    u: &'a [u8],
+    v: &'a [u8],
+    /// Strides of the luma and the chroma planes.
+    strides: (usize, usize),
+    width: usize,
+    height: usize,
+}
+
+impl ImageBuffer for Planes<'_> {
+    fn get_jpeg_color_type(&self) -> JpegColorType {
+        JpegColorType::Ycbcr
+    }
+
+    fn width(&self) -> u16 {
+        self.width as u16
+    }
+
+    fn height(&self) -> u16 {
+        self.height as u16
+    }
+
+    fn fill_buffers(&self, row: u16, buffers: &mut [Vec<u8>; 4]) {
+        let row = usize::from(row);
+        let luma = &self.y[row * self.strides.0..][..self.width];
+        let c = (row / 2) * self.strides.1;
+        for (x, &l) in luma.iter().enumerate() {
+            buffers[0].push(l);
+            buffers[1].push(self.u[c + x / 2]);
+            buffers[2].push(self.v[c + x / 2]);
+        }
+    }
+}
+
+/// Decodes `annex_b` (SPS, PPS, then one key frame) and writes the preview to `jpg` and the
+/// thumbnail to `thumb`, atomically. A stream openh264 cannot decode (not 4:2:0, corrupt)
+/// gives an [`ErrorKind::Unsupported`] or [`ErrorKind::Corrupt`] error and writes nothing.
+pub fn write_previews(
+    params: &Parameters,
+    annex_b: &[u8],
+    jpg: &Path,
+    thumb: &Path,
+) -> Result<(u32, u32)> {
+    let info = params.sps_info()?;
+    if info.chroma_format_idc != 1 || info.bit_depth_luma_minus8 != 0 {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "no preview: chroma format {} / {}-bit is not 4:2:0 8-bit, which openh264 needs",
+                info.chroma_format_idc,
+                8 + info.bit_depth_luma_minus8
+            ),
+        ));
+    }
+    let config = DecoderConfig::new().flush_after_decode(Flush::Flush);
+    let mut decoder = Decoder::with_api_config(OpenH264API::from_source(), config)
+        .map_err(|e| Error::new(ErrorKind::Unsupported, format!("openh264: {e}")))?;
+    let yuv = decoder
+        .decode(annex_b)
+        .map_err(|e| Error::corrupt(format!("no preview: key frame does not decode: {e}")))?
+        .ok_or_else(|| Error::corrupt("no preview: decoder returned no picture"))?;
+    write_jpegs(&yuv, jpg, thumb)
+}
+
+fn write_jpegs(yuv: &DecodedYUV<'_>, jpg: &Path, thumb: &Path) -> Result<(u32, u32)> {
+    let (width, height) = yuv.dimensions();
+    let (ys, us, _) = yuv.strides();
+    let full = Planes {
+        y: yuv.y(),
+        u: yuv.u(),
+        v: yuv.v(),
+        strides: (ys, us),
+        width,
+        height,
+    };
+    encode_to(jpg, full)?;
+
+    // Thumbnail: average `f` x `f` blocks of luma and the matching chroma blocks.
+    let f = width.div_ceil(THUMB_WIDTH).max(1);
+    let (tw, th) = (width / f, height / f);
+    let (cw, ch) = (tw.div_ceil(2), th.div_ceil(2));
+    let mut y = vec![0u8; tw * th];
+    let mut u = vec![0u8; cw * ch];
+    let mut v = vec![0u8; cw * ch];
+    downscale(yuv.y(), ys, f, (tw, th), &mut y);
+    // Chroma is half size: the same factor on the chroma plane keeps the 2:1 ratio.
+    downscale(yuv.u(), us, f, (cw, ch), &mut u);
+    downscale(yuv.v(), us, f, (cw, ch), &mut v);
+    let small = Planes {
+        y: &y,
+        u: &u,
+        v: &v,
+        strides: (tw, cw),
+        width: tw,
+        height: th,
+    };
+    encode_to(thumb, small)?;
+    Ok((width as u32, height as u32))
+}
+
+/// Box-filters `src` (stride `stride`) by `f` into `dst` of size `w` x `h`.
+fn downscale(src: &[u8], stride: usize, f: usize, (w, h): (usize, usize), dst: &mut [u8]) {
+    let rows = src.len() / stride.max(1);
+    for oy in 0..h {
+        for ox in 0..w {
+            let (mut sum, mut n) = (0u32, 0u32);
+            for sy in (oy * f)..((oy + 1) * f).min(rows) {
+                let row = &src[sy * stride..];
+                for &p in row.iter().skip(ox * f).take(f) {
+                    sum += u32::from(p);
+                    n += 1;
+                }
+            }
+            dst[oy * w + ox] = sum.checked_div(n).unwrap_or(0) as u8;
+        }
+    }
+}
+
+fn encode_to(path: &Path, image: Planes<'_>) -> Result<()> {
+    if image.width == 0 || image.height == 0 || image.width > 65_535 || image.height > 65_535 {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("no preview: picture is {}x{}", image.width, image.height),
+        ));
+    }
+    let mut bytes = Vec::new();
+    Encoder::new(&mut bytes, QUALITY)
+        .encode_image(image)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("encoding {}: {e}", path.display())))?;
+    fsutil::write_bytes_atomic(path, &bytes)
+}
