@@ -79,3 +79,38 @@ fn remove(chunk: &Path) -> Result<()> {
     std::fs::remove_file(chunk).ctx(format_args!("removing {}", chunk.display()))?;
     fsutil::sync_dir(chunk.parent().unwrap_or(Path::new(".")))
 }
+
+/// Finishes every leftover chunk under a camera folder (`<dir>/YYYYMMDD/*.chunk`) and
+/// removes temporary files of interrupted writes. Returns how many chunks were finished.
+pub fn recover(dir: &Path) -> usize {
+    let Ok(days) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut done = 0;
+    for day in days.flatten() {
+        let Ok(files) = std::fs::read_dir(day.path()) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = files.flatten().map(|f| f.path()).collect();
+        files.sort();
+        for path in files {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if name.ends_with(fsutil::TMP_SUFFIX) {
+                let _ = std::fs::remove_file(&path);
+            } else if name.ends_with(FileKind::Chunk.suffix()) {
+                match finish_chunk(&path) {
+                    Ok(f) => {
+                        log::info!(
+                            "recovered {} ({} frames)",
+                            f.mp4.display(),
+                            f.remux.frames
+                        );
+                        done += 1;
+                    }
+                    Err(e) => log::error!("recovering {}: {e}", path.display()),
+                }
+            }
+        }
+    }
+    done
+}

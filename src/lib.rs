@@ -19,18 +19,24 @@
 //! [`fixture`] (MP4 clips to chunks, for tests and imports).
 
 pub mod chunk;
+pub mod clock;
 pub mod cmds;
 pub mod config;
 pub mod error;
 pub mod finish;
+pub mod finisher;
 pub mod fixture;
 pub mod fsutil;
 pub mod h264;
+pub mod ingest;
 pub mod layout;
 pub mod logging;
 pub mod mp4;
 pub mod preview;
+pub mod recorder;
 pub mod remux;
+pub mod status;
+pub mod supervisor;
 pub mod time;
 
 pub use error::{Error, ErrorKind, Result};

@@ -17,7 +17,8 @@ commands:
   init [--output FILE] [--data-dir DIR] [--listen ADDR] [--camera ID=RTSP_URL]...
                                write a starting config (asks questions on a terminal)
   check-config FILE            validate a config file and print what it means
-  remux IN.chunk OUT.mp4       finish a chunk by hand: MP4 plus OUT.jpg and OUT.thumb.jpg
+  remux [--no-preview] IN.chunk OUT.mp4
+                               finish a chunk by hand: MP4 plus OUT.jpg and OUT.thumb.jpg
   mp4-to-chunk OUT.chunk IN.mp4...
                                write MP4 clips' H.264 frames as a chunk (tests, imports)
   help                         show this text

@@ -1,5 +1,5 @@
-//! `pinvr remux IN.chunk OUT.mp4`: finish a chunk by hand into an MP4 and its JPEGs
-//! (`OUT.jpg`, `OUT.thumb.jpg`), leaving the chunk in place.
+//! `pinvr remux [--no-preview] IN.chunk OUT.mp4`: finish a chunk by hand into an MP4 and
+//! its JPEGs (`OUT.jpg`, `OUT.thumb.jpg`), leaving the chunk in place.
 
 use super::args::Args;
 use crate::error::{Error, Result};
@@ -7,7 +7,8 @@ use crate::layout::{FileKind, sibling};
 use std::path::Path;
 
 /// Runs the subcommand.
-pub fn run(args: Args) -> Result<()> {
+pub fn run(mut args: Args) -> Result<()> {
+    let no_preview = args.flag("--no-preview");
     let p = args.positionals(2, 2)?;
     let (input, output) = (Path::new(&p[0]), Path::new(&p[1]));
     let name = |k| {
@@ -29,6 +30,7 @@ pub fn run(args: Args) -> Result<()> {
             .unwrap_or_default()
     );
     match &r.key_frame {
+        _ if no_preview => {}
         Some((params, annex_b)) => {
             let (w, h) = crate::preview::write_previews(params, annex_b, &jpg, &thumb)?;
             println!("{}: {w}x{h}; {}", jpg.display(), thumb.display());

@@ -8,9 +8,11 @@
 
 mod boxes;
 mod moov;
+mod read;
 mod track;
 
 pub use moov::header;
+pub use read::start_us;
 pub use track::{Chunk, Sample, SampleEntry, Track};
 
 /// Media timescale: the 90 kHz RTP clock of H.264.

@@ -1,0 +1,53 @@
+//! The finisher thread: closed chunks arrive on a queue and are finished (MP4 + JPEGs) one
+//! at a time, off the camera threads, so a camera never stalls while a minute is remuxed.
+
+use crate::finish::{self, Finished};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+/// Called after each chunk is finished (or failed), e.g. to update the index.
+pub type OnFinished = Box<dyn Fn(&PathBuf, &crate::Result<Finished>) + Send>;
+
+/// Queue of chunks to finish; cheap to clone, one per camera.
+#[derive(Clone)]
+pub struct Finisher {
+    /// Sending side of the queue.
+    tx: mpsc::Sender<PathBuf>,
+}
+
+impl Finisher {
+    /// Starts the finisher thread. It exits when every [`Finisher`] clone is dropped and the
+    /// queue is empty.
+    pub fn spawn(on_finished: OnFinished) -> (Finisher, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel::<PathBuf>();
+        let handle = std::thread::Builder::new()
+            .name("finisher".into())
+            .spawn(move || {
+                for chunk in rx {
+                    let result = finish::finish_chunk(&chunk);
+                    match &result {
+                        Ok(f) => log::debug!("finished {}", f.mp4.display()),
+                        Err(e) => log::error!("finishing {}: {e}", chunk.display()),
+                    }
+                    on_finished(&chunk, &result);
+                }
+            })
+            .expect("spawning the finisher thread");
+        (Finisher { tx }, handle)
+    }
+
+    /// Queues a closed chunk.
+    pub fn send(&self, chunk: PathBuf) {
+        if let Err(e) = self.tx.send(chunk) {
+            // Only during shutdown: the chunk stays on disk and is finished at next start.
+            log::warn!("finisher gone; {} left for the next start", e.0.display());
+        }
+    }
+
+    /// A sink for a [`crate::recorder::Recorder`].
+    pub fn sink(&self) -> crate::recorder::Sink {
+        let me = self.clone();
+        Box::new(move |p| me.send(p))
+    }
+}
