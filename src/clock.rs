@@ -83,7 +83,10 @@ mod tests {
             let step = t - last;
             // Slewing never shortens a frame by more than 0.05% of its stream duration.
             let nominal = rtp_to_us(rtp - (i - 1) * 45045 / 10);
-            assert!(step >= nominal - nominal * 5 / 10_000 - 1, "{step} vs {nominal}");
+            assert!(
+                step >= nominal - nominal * 5 / 10_000 - 1,
+                "{step} vs {nominal}"
+            );
             last = t;
             worst = worst.max(t - now);
         }

@@ -94,17 +94,16 @@ pub fn recover(dir: &Path) -> usize {
         let mut files: Vec<PathBuf> = files.flatten().map(|f| f.path()).collect();
         files.sort();
         for path in files {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             if name.ends_with(fsutil::TMP_SUFFIX) {
                 let _ = std::fs::remove_file(&path);
             } else if name.ends_with(FileKind::Chunk.suffix()) {
                 match finish_chunk(&path) {
                     Ok(f) => {
-                        log::info!(
-                            "recovered {} ({} frames)",
-                            f.mp4.display(),
-                            f.remux.frames
-                        );
+                        log::info!("recovered {} ({} frames)", f.mp4.display(), f.remux.frames);
                         done += 1;
                     }
                     Err(e) => log::error!("recovering {}: {e}", path.display()),

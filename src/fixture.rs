@@ -24,8 +24,16 @@ pub fn append_mp4(writer: &mut ChunkWriter, input: &Path, origin_us: i64) -> Res
         .find_map(|(&id, t)| {
             let avcc = &t.trak.mdia.minf.stbl.stsd.avc1.as_ref()?.avcc;
             let params = Parameters {
-                sps: avcc.sequence_parameter_sets.iter().map(|n| n.bytes.clone()).collect(),
-                pps: avcc.picture_parameter_sets.iter().map(|n| n.bytes.clone()).collect(),
+                sps: avcc
+                    .sequence_parameter_sets
+                    .iter()
+                    .map(|n| n.bytes.clone())
+                    .collect(),
+                pps: avcc
+                    .picture_parameter_sets
+                    .iter()
+                    .map(|n| n.bytes.clone())
+                    .collect(),
             };
             let media_time = t
                 .trak
@@ -37,7 +45,9 @@ pub fn append_mp4(writer: &mut ChunkWriter, input: &Path, origin_us: i64) -> Res
             Some((id, params, i64::from(t.timescale()).max(1), media_time))
         })
         .ok_or_else(|| Error::invalid(format!("{}: no H.264 track", input.display())))?;
-    let to_us = |ticks: i64| origin_us + ((ticks - media_time) as i128 * 1_000_000 / timescale as i128) as i64;
+    let to_us = |ticks: i64| {
+        origin_us + ((ticks - media_time) as i128 * 1_000_000 / timescale as i128) as i64
+    };
     writer.append(origin_us, &params.to_access_unit())?;
     let (mut frames, mut end) = (0, origin_us);
     for i in 1..=reader.sample_count(id).map_err(mp4err)? {

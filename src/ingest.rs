@@ -116,6 +116,8 @@ async fn run(ctx: &mut Ctx, rec: &mut Recorder) {
     let mut delay = ctx.retry.retry_delay;
     // The current outage: when it began and its first cause.
     let mut outage: Option<(Instant, String)> = None;
+    // Whether any session has recorded yet (the first success is logged once).
+    let mut recorded = false;
     ctx.status.set_state(&id, State::Connecting);
     loop {
         if *ctx.stop.borrow() {
@@ -126,13 +128,16 @@ async fn run(ctx: &mut Ctx, rec: &mut Recorder) {
         let result = session(ctx, rec, &group, &mut |ctx| {
             streamed = true;
             ctx.status.set_state(&ctx.cam.id, State::Recording);
-            if let Some((since, _)) = outage.take() {
-                log::info!(
+            match outage.take() {
+                Some((since, _)) => log::info!(
                     "camera {}: recording again after {:.0} s",
                     ctx.cam.id,
                     since.elapsed().as_secs_f64()
-                );
+                ),
+                None if !recorded => log::info!("camera {}: recording", ctx.cam.id),
+                None => {}
             }
+            recorded = true;
         })
         .await;
         match result {
@@ -200,7 +205,10 @@ fn net(e: impl std::fmt::Display) -> Error {
     // retina's messages carry connection details after a blank line; the first line says
     // what happened.
     let text = e.to_string();
-    Error::new(ErrorKind::Network, text.lines().next().unwrap_or_default().to_owned())
+    Error::new(
+        ErrorKind::Network,
+        text.lines().next().unwrap_or_default().to_owned(),
+    )
 }
 
 /// One connection: DESCRIBE, SETUP, PLAY, then frames until an error, silence or stop.
@@ -238,7 +246,10 @@ async fn session(
             .iter()
             .position(|s| s.media() == "video" && s.encoding_name() == "h264")
             .ok_or_else(|| {
-                Error::new(ErrorKind::Unsupported, "the camera offers no H.264 video stream")
+                Error::new(
+                    ErrorKind::Unsupported,
+                    "the camera offers no H.264 video stream",
+                )
             })?;
         session
             .setup(
@@ -285,21 +296,23 @@ async fn session(
                 ));
             }
             Ok(None) => {
-                return Err(Error::new(ErrorKind::Network, "the camera closed the connection"));
+                return Err(Error::new(
+                    ErrorKind::Network,
+                    "the camera closed the connection",
+                ));
             }
             Ok(Some(Err(e))) => return Err(net(e)),
             Ok(Some(Ok(CodecItem::VideoFrame(f)))) => f,
             Ok(Some(Ok(_))) => continue,
         };
-        if first || frame.has_new_parameters() {
-            if let Some(ParametersRef::Video(v)) = demuxed.streams()[stream].parameters() {
-                if let VideoParametersCodec::H264 { sps, pps } = v.codec_params() {
-                    rec.set_parameters(Parameters {
-                        sps: vec![sps.to_vec()],
-                        pps: vec![pps.to_vec()],
-                    });
-                }
-            }
+        if (first || frame.has_new_parameters())
+            && let Some(ParametersRef::Video(v)) = demuxed.streams()[stream].parameters()
+            && let VideoParametersCodec::H264 { sps, pps } = v.codec_params()
+        {
+            rec.set_parameters(Parameters {
+                sps: vec![sps.to_vec()],
+                pps: vec![pps.to_vec()],
+            });
         }
         rec.frame(
             frame.timestamp().timestamp(),

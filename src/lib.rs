@@ -28,6 +28,7 @@ pub mod finisher;
 pub mod fixture;
 pub mod fsutil;
 pub mod h264;
+pub mod index;
 pub mod ingest;
 pub mod layout;
 pub mod logging;

@@ -179,10 +179,10 @@ impl Recorder {
         let day = path.parent().expect("minute paths have a day folder");
         std::fs::create_dir_all(day)
             .map_err(|e| crate::Error::io(format_args!("creating {}", day.display()), e))?;
-        if path.exists() {
-            if let Err(e) = crate::finish::finish_chunk(&path) {
-                log::warn!("camera {}: leftover {}: {e}", self.camera, path.display());
-            }
+        if path.exists()
+            && let Err(e) = crate::finish::finish_chunk(&path)
+        {
+            log::warn!("camera {}: leftover {}: {e}", self.camera, path.display());
         }
         let mut writer = ChunkWriter::create(&path, self.buf_size)?;
         let mp4 = layout::minute_path(&self.dir, &self.camera, minute, FileKind::Mp4);
@@ -204,7 +204,11 @@ impl Recorder {
                 Err(e) => {
                     // Not ours or damaged: keep it aside rather than overwrite it.
                     let aside = crate::fsutil::with_suffix(&mp4, ".old");
-                    log::warn!("camera {}: {e}; keeping it as {}", self.camera, aside.display());
+                    log::warn!(
+                        "camera {}: {e}; keeping it as {}",
+                        self.camera,
+                        aside.display()
+                    );
                     let _ = std::fs::rename(&mp4, &aside);
                     writer = ChunkWriter::create(&path, self.buf_size)?;
                 }
@@ -261,10 +265,16 @@ mod tests {
         // 14:00:50 + 10 s is the boundary; the key frame at exactly 14:01:00 closes 14:00.
         let list = closed.lock().unwrap().clone();
         assert_eq!(list.len(), 1);
-        assert!(list[0].ends_with("20261123/cam.20261123.1400.chunk"), "{list:?}");
+        assert!(
+            list[0].ends_with("20261123/cam.20261123.1400.chunk"),
+            "{list:?}"
+        );
         r.close().unwrap();
         let list = closed.lock().unwrap().clone();
-        assert!(list[1].ends_with("20261123/cam.20261123.1401.chunk"), "{list:?}");
+        assert!(
+            list[1].ends_with("20261123/cam.20261123.1401.chunk"),
+            "{list:?}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -108,9 +108,9 @@ impl Supervisor {
             .collect();
         let ids: Vec<String> = self.running.keys().cloned().collect();
         for id in ids {
-            let keep = wanted
-                .get(id.as_str())
-                .is_some_and(|c| **c == self.running[&id].cam && config.retry == self.running[&id].retry);
+            let keep = wanted.get(id.as_str()).is_some_and(|c| {
+                **c == self.running[&id].cam && config.retry == self.running[&id].retry
+            });
             if !keep {
                 let r = self.running.remove(&id).expect("listed above");
                 log::info!("camera {id}: settings changed or removed; stopping");
@@ -134,7 +134,8 @@ impl Supervisor {
 
     fn start(&mut self, cam: Camera, retry: Retry) {
         let handle = ingest::spawn(cam.clone(), retry, self.status.clone(), &self.finisher);
-        self.running.insert(cam.id.clone(), Running { cam, retry, handle });
+        self.running
+            .insert(cam.id.clone(), Running { cam, retry, handle });
     }
 
     /// Re-reads the config file; applies it if it changed and is valid.

@@ -57,8 +57,7 @@ fn find(f: &mut File, path: &[&[u8; 4]]) -> Result<Option<Vec<u8>>> {
 /// minute file written by pinvr, or `None` if the file does not record it.
 pub fn start_us(path: &Path) -> Result<Option<i64>> {
     let mut f = File::open(path).ctx(format_args!("opening {}", path.display()))?;
-    let body = find(&mut f, &[b"moov", b"udta", b"pnvr"])
-        .map_err(|e| e.context(path.display()))?;
+    let body = find(&mut f, &[b"moov", b"udta", b"pnvr"]).map_err(|e| e.context(path.display()))?;
     Ok(body
         .filter(|b| b.len() >= 12)
         .map(|b| i64::from_be_bytes(b[4..12].try_into().expect("8 bytes"))))

@@ -2,8 +2,15 @@
 //! build), ffprobe/ffmpeg as judges of our MP4s and JPEGs, and the built `pinvr` binary.
 #![allow(dead_code)]
 
+pub mod cameras;
+pub mod daemon;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Serialises fixture encoding between the tests of one binary (they run as threads of one
+/// process, so a per-process temporary name alone would collide).
+static ENCODING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The `pinvr` binary cargo built for these tests.
 pub fn pinvr() -> Command {
@@ -63,6 +70,7 @@ impl Clip {
 
     /// Encodes the clip (once per build) and returns its path.
     pub fn mp4(&self) -> PathBuf {
+        let _guard = ENCODING.lock().unwrap_or_else(|e| e.into_inner());
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("clips");
         std::fs::create_dir_all(&dir).unwrap();
         let name = format!(
@@ -202,3 +210,78 @@ pub fn image_size(path: &Path) -> (u64, u64) {
 
 /// Fixed start time used for chunks made from clips: 2026-11-23 14:00:00 UTC.
 pub const T0_US: i64 = 1_795_442_400_000_000;
+
+/// A camera-like clip for the fake cameras: 320x240, 10 fps, 10 s, 1 s GOP, no B-frames,
+/// made by tests/make_clip.sh once per build.
+pub fn camera_clip() -> PathBuf {
+    let _guard = ENCODING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("clips");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("camera-320x240-10fps.mp4");
+    if !out.exists() {
+        let tmp = dir.join(format!("camera-{}.mp4", std::process::id()));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/make_clip.sh");
+        let status = Command::new("bash")
+            .arg(script)
+            .arg(&tmp)
+            .args(["320x240", "10", "10", "10", "300k"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::rename(&tmp, &out).unwrap();
+    }
+    out
+}
+
+/// Wall-clock presentation times (seconds since the epoch) of every frame of a minute file
+/// pinvr wrote, from its recorded start and ffprobe's packet times, sorted.
+pub fn timeline(mp4: &Path) -> Vec<f64> {
+    let start = pinvr::mp4::start_us(mp4)
+        .unwrap()
+        .expect("pinvr start time") as f64
+        / 1e6;
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time",
+        ])
+        .args(["-of", "csv=p=0"])
+        .arg(mp4)
+        .output()
+        .unwrap();
+    let mut t: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse::<f64>().ok())
+        .map(|p| start + p)
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t
+}
+
+/// Container duration of an MP4 in seconds (ffprobe).
+pub fn duration(mp4: &Path) -> f64 {
+    let v = ffprobe(mp4, &["-show_format"]);
+    v["format"]["duration"].as_str().unwrap().parse().unwrap()
+}
+
+/// The finished minute files of `camera` under `dir` (`<dir>/<day>/*.mp4`), in time order.
+pub fn minutes(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for day in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(day.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if f.path().extension().is_some_and(|e| e == "mp4") {
+                out.push(f.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}

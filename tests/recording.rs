@@ -1,0 +1,212 @@
+//! The live recorder against real RTSP servers (GStreamer's, looping a clip): minutes
+//! across boundaries, outages, a frozen camera, bad peers, a crash and a clean shutdown.
+//! Both tests need real minutes, so they run concurrently (about 2.5 minutes in all).
+
+mod common;
+
+use common::cameras::{FakeCamera, free_port};
+use common::daemon::Pinvr;
+use common::{camera_clip, decode_errors, duration, minutes, scratch, timeline};
+use serde_json::json;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Seconds since the Unix epoch, now.
+fn now() -> f64 {
+    pinvr::time::now_micros() as f64 / 1e6
+}
+
+/// Waits until `cond` holds, polling, or panics with `what` after `timeout`.
+fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Every finished minute under `dir` decodes silently and has both JPEGs.
+fn assert_minutes_clean(dir: &Path) -> Vec<std::path::PathBuf> {
+    let files = minutes(dir);
+    assert!(!files.is_empty(), "no minutes in {}", dir.display());
+    for f in &files {
+        assert_eq!(decode_errors(f), "", "{}", f.display());
+        for ext in ["jpg", "thumb.jpg"] {
+            let name = f.file_name().unwrap().to_str().unwrap().replace("mp4", ext);
+            assert!(
+                f.with_file_name(name).exists(),
+                "no {ext} for {}",
+                f.display()
+            );
+        }
+    }
+    files
+}
+
+/// The largest gap between consecutive frames over all of a camera's minutes.
+fn largest_gap(files: &[std::path::PathBuf]) -> f64 {
+    let mut all: Vec<f64> = files.iter().flat_map(|f| timeline(f)).collect();
+    all.sort_by(f64::total_cmp);
+    all.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max)
+}
+
+#[test]
+fn cameras_record_through_minutes_outages_and_bad_peers() {
+    let dir = scratch("live");
+    let data = dir.join("data");
+    let clip = camera_clip();
+    let a = FakeCamera::start(&clip, None);
+    let mut b = FakeCamera::start(&clip, None);
+    let c = FakeCamera::start(&clip, None);
+    let locked = FakeCamera::start(&clip, Some(("admin", "right")));
+    let config = json!({
+        "data_dir": data,
+        "web": { "listen": format!("127.0.0.1:{}", free_port()) },
+        "retry": { "retry_delay_s": 1, "retry_max_delay_s": 1 },
+        "cameras": [
+            { "id": "a", "url": a.url() },
+            { "id": "b", "url": b.url() },
+            { "id": "c", "url": c.url() },
+            { "id": "wrongpass", "url": locked.url(), "username": "admin", "password": "wrong" },
+            { "id": "noserver", "url": format!("rtsp://127.0.0.1:{}/stream", free_port()) },
+            { "id": "badpath", "url": format!("rtsp://127.0.0.1:{}/nope", a.port) },
+        ]
+    });
+    let started = now();
+    let mut p = Pinvr::start(&dir, &config);
+    for id in ["a", "b", "c"] {
+        p.wait_log(
+            &format!("camera {id}: recording"),
+            0,
+            Duration::from_secs(30),
+        );
+    }
+
+    // Bad peers: one clear line each, naming the cause.
+    p.wait_log("camera wrongpass: 401", 0, Duration::from_secs(30));
+    p.wait_log(
+        "camera noserver: Unable to connect",
+        0,
+        Duration::from_secs(30),
+    );
+    p.wait_log("camera badpath: 404", 0, Duration::from_secs(30));
+
+    // Camera b goes away for 20 s; camera c freezes (SIGSTOP) meanwhile.
+    b.stop();
+    let b_down = Instant::now();
+    let skip = p.log_text().len();
+    c.pause();
+    let paused = Instant::now();
+    let seen = p.wait_log("camera c: no frame for 5 s", skip, Duration::from_secs(10));
+    let detect = seen.duration_since(paused).as_secs_f64();
+    assert!(detect <= 5.0 + 1.0, "SIGSTOP detected after {detect:.1} s");
+    c.resume();
+    p.wait_log("camera c: recording again", skip, Duration::from_secs(15));
+    std::thread::sleep(Duration::from_secs(20).saturating_sub(b_down.elapsed()));
+    b.restart();
+    let outage = b_down.elapsed().as_secs_f64();
+    p.wait_log("camera b: recording again", skip, Duration::from_secs(15));
+
+    // Run past two minute boundaries, then stop cleanly: open minutes are finished.
+    let second_boundary = ((started / 60.0).floor() + 2.0) * 60.0;
+    wait_until(
+        "the second minute boundary",
+        Duration::from_secs(190),
+        || now() > second_boundary + 8.0,
+    );
+    assert!(
+        p.terminate(Duration::from_secs(30)),
+        "pinvr exited with an error"
+    );
+
+    // Camera a: every minute clean, consecutive minutes meet within one frame (0.1 s).
+    let files = assert_minutes_clean(&data.join("a"));
+    assert!(files.len() >= 3, "{files:?}");
+    for pair in files.windows(2) {
+        let end =
+            pinvr::mp4::start_us(&pair[0]).unwrap().unwrap() as f64 / 1e6 + duration(&pair[0]);
+        let next = pinvr::mp4::start_us(&pair[1]).unwrap().unwrap() as f64 / 1e6;
+        assert!(
+            (next - end).abs() <= 0.1 + 0.01,
+            "{} ends at {end:.3}, {} starts at {next:.3}",
+            pair[0].display(),
+            pair[1].display()
+        );
+    }
+    assert!(largest_gap(&files) < 0.3, "camera a was affected");
+
+    // Camera b: the hole in its recording matches the outage.
+    let b_files = assert_minutes_clean(&data.join("b"));
+    let gap = largest_gap(&b_files);
+    assert!(
+        (gap - outage).abs() <= 2.0,
+        "gap {gap:.1} s for an outage of {outage:.1} s"
+    );
+    assert_minutes_clean(&data.join("c"));
+
+    // Each outage was logged once, not once per retry.
+    let log = p.log_text();
+    for id in ["wrongpass", "noserver", "badpath"] {
+        let n = log
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains(&format!("camera {id}:")))
+            .count();
+        assert_eq!(n, 1, "camera {id} warned {n} times:\n{log}");
+    }
+    assert!(!log.contains("password: \"wrong\"") && !log.contains("wrong@"));
+    drop((a, locked));
+}
+
+#[test]
+fn kill_9_mid_minute_keeps_all_but_the_last_second() {
+    let dir = scratch("crash");
+    let data = dir.join("data");
+    let cam = FakeCamera::start(&camera_clip(), None);
+    let config = json!({
+        "data_dir": data,
+        "web": { "listen": format!("127.0.0.1:{}", free_port()) },
+        "cameras": [ { "id": "k", "url": cam.url() } ]
+    });
+    let mut p = Pinvr::start(&dir, &config);
+    p.wait_log("camera k: recording", 0, Duration::from_secs(30));
+    // Kill between 20 and 45 s into a minute, after at least 12 s of recording.
+    let since = Instant::now();
+    wait_until("a mid-minute moment", Duration::from_secs(80), || {
+        let s = now() % 60.0;
+        since.elapsed() > Duration::from_secs(12) && (20.0..45.0).contains(&s)
+    });
+    let killed = now();
+    p.kill9();
+    let minute = (killed / 60.0).floor() as i64;
+    let (day, hhmm) = pinvr::time::minute_name(minute);
+    let stem = data.join("k").join(&day).join(format!("k.{day}.{hhmm}"));
+    assert!(stem.with_extension(format!("{hhmm}.chunk")).exists());
+
+    // Restart: the leftover chunk is finished first, then recording continues into the
+    // same minute, merging with what was recovered.
+    let skip = p.log_text().len();
+    p.restart();
+    p.wait_log("recovered", skip, Duration::from_secs(30));
+    p.wait_log("camera k: recording", skip, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(p.terminate(Duration::from_secs(30)));
+
+    let files = assert_minutes_clean(&data.join("k"));
+    let mp4 = stem.with_extension(format!("{hhmm}.mp4"));
+    assert!(files.contains(&mp4), "{files:?}");
+    let t = timeline(&mp4);
+    let before_kill = t
+        .iter()
+        .copied()
+        .filter(|&x| x <= killed)
+        .fold(0.0, f64::max);
+    assert!(
+        before_kill >= killed - 1.1,
+        "last frame kept is {:.2} s before the kill",
+        killed - before_kill
+    );
+    assert!(
+        t.iter().any(|&x| x > killed),
+        "the restart was not merged into the minute"
+    );
+}
