@@ -210,3 +210,56 @@ fn kill_9_mid_minute_keeps_all_but_the_last_second() {
         "the restart was not merged into the minute"
     );
 }
+
+#[test]
+fn config_edits_restart_only_the_cameras_they_touch() {
+    let dir = scratch("reload");
+    let clip = camera_clip();
+    let (x, y) = (
+        FakeCamera::start(&clip, None),
+        FakeCamera::start(&clip, None),
+    );
+    let mut config = json!({
+        "data_dir": dir.join("data"),
+        "web": { "listen": format!("127.0.0.1:{}", free_port()) },
+        "cameras": [ { "id": "x", "url": x.url() } ]
+    });
+    let mut p = Pinvr::start(&dir, &config);
+    p.wait_log("camera x: recording", 0, Duration::from_secs(30));
+
+    // An invalid edit is refused and the running settings kept.
+    let skip = p.log_text().len();
+    std::fs::write(
+        &p.config,
+        r#"{"cameras":[{"id":"Bad Id","url":"rtsp://h/"}]}"#,
+    )
+    .unwrap();
+    p.wait_log(
+        "invalid, keeping the running settings",
+        skip,
+        Duration::from_secs(10),
+    );
+    p.wait_log("cameras[0].id", skip, Duration::from_secs(1));
+
+    // Adding a camera starts it and leaves the other one alone.
+    config["cameras"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "id": "y", "url": y.url() }));
+    let tmp = dir.join("pinvr.json.new");
+    std::fs::write(&tmp, serde_json::to_string(&config).unwrap()).unwrap();
+    std::fs::rename(&tmp, &p.config).unwrap();
+    p.wait_log("camera y: recording", skip, Duration::from_secs(30));
+    assert!(!p.log_text()[skip..].contains("camera x: stopped"));
+
+    // Changing a camera's settings restarts just that camera.
+    config["cameras"][1]["transport"] = json!("tcp");
+    config["cameras"][1]["username"] = json!("someone");
+    let skip = p.log_text().len();
+    std::fs::write(&tmp, serde_json::to_string(&config).unwrap()).unwrap();
+    std::fs::rename(&tmp, &p.config).unwrap();
+    p.wait_log("camera y: stopped", skip, Duration::from_secs(15));
+    p.wait_log("camera y: recording", skip, Duration::from_secs(30));
+    assert!(!p.log_text()[skip..].contains("camera x: stopped"));
+    assert!(p.terminate(Duration::from_secs(30)));
+}
