@@ -18,6 +18,7 @@
 //! [`time`] (UTC calendar), [`fsutil`] (crash-safe writes), [`error`] (the one error type),
 //! [`fixture`] (MP4 clips to chunks, for tests and imports).
 
+pub mod app;
 pub mod chunk;
 pub mod clock;
 pub mod cmds;
@@ -34,10 +35,12 @@ pub mod layout;
 pub mod logging;
 pub mod mp4;
 pub mod preview;
+pub mod range;
 pub mod recorder;
 pub mod remux;
 pub mod status;
 pub mod supervisor;
 pub mod time;
+pub mod web;
 
 pub use error::{Error, ErrorKind, Result};

@@ -2,6 +2,7 @@
 //! camera whose thread died, applies config file changes to just the cameras they touch,
 //! and on SIGTERM/SIGINT finishes every open minute before returning.
 
+use crate::app::App;
 use crate::config::{self, Camera, Config, Retry};
 use crate::error::{IoContext, Result};
 use crate::finisher::Finisher;
@@ -9,7 +10,7 @@ use crate::ingest::{self, CameraHandle};
 use crate::status::{State, Status};
 use nix::sys::signal::{SigSet, Signal};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -51,18 +52,32 @@ pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     Ok(flag)
 }
 
-/// Runs the recorder with the config at `path` until `stop` is set.
-pub fn run(path: &Path, config: Config, status: Arc<Status>, stop: Arc<AtomicBool>) -> Result<()> {
-    let (finisher, finisher_thread) = Finisher::spawn(Box::new(|_, _| {}));
+/// Runs the recorder for `app` until `stop` is set.
+pub fn run(app: Arc<App>, stop: Arc<AtomicBool>) -> Result<()> {
+    let index = app.index.clone();
+    let (finisher, finisher_thread) = Finisher::spawn(Box::new(move |_, result| {
+        if let Ok(f) = result {
+            let name = f
+                .mp4
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if let Some((camera, minute, _)) = crate::layout::parse_name(name) {
+                index.add(camera, minute);
+            }
+        }
+    }));
+    let path = app.config_path.clone();
     let mut sup = Supervisor {
-        path: path.to_owned(),
-        text: std::fs::read_to_string(path).unwrap_or_default(),
-        status,
+        text: std::fs::read_to_string(&path).unwrap_or_default(),
+        path,
+        status: app.status.clone(),
+        app: app.clone(),
         finisher,
         running: BTreeMap::new(),
         died: BTreeMap::new(),
     };
-    sup.apply(&config);
+    sup.apply(&app.loaded().config);
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(POLL);
         sup.reload();
@@ -88,6 +103,8 @@ struct Supervisor {
     text: String,
     /// Shared status.
     status: Arc<Status>,
+    /// Shared application state (the config in force).
+    app: Arc<App>,
     /// The finisher queue.
     finisher: Finisher,
     /// Camera threads by id.
@@ -147,15 +164,25 @@ impl Supervisor {
             return;
         }
         self.text = text;
-        match config::parse(&self.text).and_then(|r| config::validate(&r)) {
-            Ok(config) => {
+        let parsed = config::parse(&self.text);
+        match parsed.and_then(|raw| config::validate(&raw).map(|c| (raw, c))) {
+            Ok((raw, config)) => {
                 log::info!("{}: changed; applying", self.path.display());
+                if config.web.listen != self.app.loaded().config.web.listen {
+                    log::warn!(
+                        "web.listen changed: the new address takes effect at the next start"
+                    );
+                }
+                self.app.set(raw, config.clone());
                 self.apply(&config);
             }
-            Err(e) => log::error!(
-                "{}: changed but invalid, keeping the running settings: {e}",
-                self.path.display()
-            ),
+            Err(e) => {
+                log::error!(
+                    "{}: changed but invalid, keeping the running settings: {e}",
+                    self.path.display()
+                );
+                self.app.set_error(e.to_string());
+            }
         }
     }
 

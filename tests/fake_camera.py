@@ -51,6 +51,7 @@ How it works (no decoding, no encoding):
 
 import argparse
 import bisect
+import faulthandler
 import os
 import signal
 import sys
@@ -86,12 +87,12 @@ class Frame:
 
 def load_clip(path):
     """Demuxes the clip's H.264 track into memory: (caps, frames, clip_ns)."""
-    desc = (
-        f'filesrc location="{path}" ! qtdemux name=d d.video_0 ! '
+    pipe = Gst.parse_launch(
+        "filesrc name=src ! qtdemux name=d d.video_0 ! "
         "h264parse ! video/x-h264,stream-format=avc,alignment=au ! "
         "appsink name=sink sync=false max-buffers=0"
     )
-    pipe = Gst.parse_launch(desc)
+    pipe.get_by_name("src").set_property("location", path)
     sink = pipe.get_by_name("sink")
     pipe.set_state(Gst.State.PLAYING)
     raw = []
@@ -291,11 +292,11 @@ class Feeder(threading.Thread):
 class CameraFactory(GstRtspServer.RTSPMediaFactory):
     def __init__(self, caps, feeder):
         super().__init__()
+        self.caps = caps  # the clip's, with codec_data: SPS/PPS for the SDP
         self.feeder = feeder
         self.set_launch(
             "( appsrc name=src is-live=true format=time do-timestamp=false "
-            "max-bytes=0 max-buffers=200 max-time=0 leaky-type=downstream "
-            f'caps="{caps.to_string()}" ! '
+            "max-bytes=0 max-buffers=200 max-time=0 leaky-type=downstream ! "
             "h264parse config-interval=-1 ! "
             "rtph264pay name=pay0 pt=96 config-interval=0 )"
         )
@@ -311,6 +312,7 @@ class CameraFactory(GstRtspServer.RTSPMediaFactory):
 
     def on_media_configure(self, _factory, media):
         appsrc = media.get_element().get_by_name("src")
+        appsrc.set_property("caps", self.caps)
         self.feeder.attach(appsrc, media.get_stream(0))
         media.connect(
             "unprepared", lambda _m: self.feeder.detach(appsrc)
@@ -375,6 +377,7 @@ def main():
                     default="both",
                     help="challenges a 401 offers (default: both)")
     args = ap.parse_args()
+    faulthandler.enable()  # a crash leaves its stacks on stderr
     if (args.user is None) != (args.password is None):
         ap.error("--user and --password go together")
     if not args.path.startswith("/"):
@@ -385,7 +388,8 @@ def main():
     # (it is acted on as soon as the main loop runs).
     loop = GLib.MainLoop()
 
-    def quit_(_signame):
+    def quit_(signum):
+        log(f"{signal.Signals(signum).name}: exiting")
         loop.quit()
         return GLib.SOURCE_REMOVE
 

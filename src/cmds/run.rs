@@ -1,9 +1,11 @@
-//! `pinvr run --config FILE`: the daemon. Finishes leftover minutes, then records every
-//! enabled camera until SIGTERM or SIGINT, when it finishes the open minutes and exits.
+//! `pinvr run --config FILE`: the daemon. Serves the web UI, finishes leftover minutes, then
+//! records every enabled camera until SIGTERM or SIGINT, when it finishes the open minutes
+//! and exits. An invalid config file does not stop it: the web UI shows the error and offers
+//! the form, and recording starts once the file is valid.
 
 use super::args::Args;
+use crate::app::App;
 use crate::error::{Error, Result};
-use crate::status::Status;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,16 +17,19 @@ pub fn run(mut args: Args) -> Result<()> {
         .ok_or_else(|| Error::invalid("run: --config FILE is required"))?;
     args.positionals(0, 0)?;
     let stop = crate::supervisor::stop_on_signals()?;
-    let (_, config) = crate::config::load(&path)?;
+    let app = Arc::new(App::load(path));
+    let loaded = app.loaded();
     log::info!(
         "pinvr {}: {} camera(s), recordings in {}",
         env!("CARGO_PKG_VERSION"),
-        config.cameras.len(),
-        config.data_dir.display()
+        loaded.config.cameras.len(),
+        loaded.config.data_dir.display()
     );
-    for cam in config.cameras.iter().filter(|c| !c.enabled) {
+    let web = crate::web::start(app.clone(), loaded.config.web.listen)?;
+    for cam in loaded.config.cameras.iter().filter(|c| !c.enabled) {
         crate::finish::recover(&cam.dir);
     }
-    let status = Arc::new(Status::default());
-    crate::supervisor::run(&path, config, status, stop)
+    let result = crate::supervisor::run(app, stop);
+    web.stop();
+    result
 }

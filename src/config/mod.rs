@@ -10,7 +10,7 @@ mod validate;
 pub use file::{load, parse, save};
 pub use raw::{RawCamera, RawConfig, RawReaper, RawRetry, RawWeb};
 pub use secret::Secret;
-pub use validate::validate;
+pub use validate::{valid_id, validate};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -8,10 +8,12 @@
 
 mod boxes;
 mod moov;
+mod parse;
 mod read;
 mod track;
 
 pub use moov::header;
+pub use parse::{Parsed, parse};
 pub use read::start_us;
 pub use track::{Chunk, Sample, SampleEntry, Track};
 

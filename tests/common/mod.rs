@@ -2,8 +2,10 @@
 //! build), ffprobe/ffmpeg as judges of our MP4s and JPEGs, and the built `pinvr` binary.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod cameras;
 pub mod daemon;
+pub mod http;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,0 +1,249 @@
+//! The web server: tiny_http with a fixed pool of worker threads, the routes of
+//! [`routes`], and the one place where errors become HTTP statuses.
+
+mod api;
+mod auth;
+mod config_form;
+mod html;
+mod pages;
+pub mod reply;
+pub mod routes;
+
+use crate::app::App;
+use crate::error::{Error, ErrorKind, Result};
+use auth::Sessions;
+use reply::{Reply, send};
+use routes::Route;
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use tiny_http::{Request, Server};
+
+/// Worker threads serving requests (downloads stream, so a few can run at once).
+const WORKERS: usize = 4;
+/// Largest form body accepted.
+const MAX_FORM: u64 = 1 << 20;
+
+/// The script and stylesheet, compiled in.
+const APP_JS: &str = include_str!("assets/app.js");
+/// See [`APP_JS`].
+const APP_CSS: &str = include_str!("assets/app.css");
+
+/// A running web server.
+pub struct Web {
+    /// The listening server (to unblock workers on shutdown).
+    server: Arc<Server>,
+    /// Worker threads.
+    workers: Vec<JoinHandle<()>>,
+    /// The address actually bound.
+    pub addr: std::net::SocketAddr,
+}
+
+impl Web {
+    /// Stops the workers (requests in flight finish first).
+    pub fn stop(self) {
+        for _ in &self.workers {
+            self.server.unblock();
+        }
+        for w in self.workers {
+            let _ = w.join();
+        }
+    }
+}
+
+/// Starts serving `app` on `listen`.
+pub fn start(app: Arc<App>, listen: std::net::SocketAddr) -> Result<Web> {
+    let server = Server::http(listen).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("web: cannot listen on {listen}: {e}"),
+        )
+    })?;
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .ok_or_else(|| Error::new(ErrorKind::Io, "web: not an IP listener"))?;
+    let server = Arc::new(server);
+    let sessions = Arc::new(Sessions::default());
+    let workers = (0..WORKERS)
+        .map(|i| {
+            let (server, app, sessions) = (server.clone(), app.clone(), sessions.clone());
+            std::thread::Builder::new()
+                .name(format!("web-{i}"))
+                .spawn(move || {
+                    while let Ok(req) = server.recv() {
+                        handle(&app, &sessions, req);
+                    }
+                })
+                .expect("spawning a web worker")
+        })
+        .collect();
+    log::info!("web UI on http://{addr}/");
+    Ok(Web {
+        server,
+        workers,
+        addr,
+    })
+}
+
+/// Maps an error kind to its HTTP status: the one place this is decided.
+fn status_of(e: &Error) -> u16 {
+    match e.kind() {
+        ErrorKind::InvalidInput => 400,
+        ErrorKind::NotFound => 404,
+        ErrorKind::StorageFull => 507,
+        ErrorKind::Corrupt | ErrorKind::Unsupported | ErrorKind::Io | ErrorKind::Network => 500,
+    }
+}
+
+fn handle(app: &App, sessions: &Sessions, mut req: Request) {
+    log::debug!("web: {} {}", req.method(), req.url());
+    let route = match routes::route(req.method(), req.url()) {
+        Ok(r) => r,
+        Err((status, msg)) => return send(req, Reply::text(status, msg)),
+    };
+    let reply = match route {
+        Route::Overview => pages::overview(app),
+        Route::Day(id) if api::known(app, &id) => pages::day(app, &id),
+        Route::Day(id) => Reply::text(404, format!("no camera {id:?}")),
+        Route::Status => pages::status(app),
+        Route::Asset(name) => match name.as_str() {
+            "app.js" => Reply::ok("text/javascript; charset=utf-8", APP_JS)
+                .header("Cache-Control", "max-age=300"),
+            "app.css" => {
+                Reply::ok("text/css; charset=utf-8", APP_CSS).header("Cache-Control", "max-age=300")
+            }
+            _ => Reply::text(404, "no such file"),
+        },
+        Route::System => api::system(app),
+        Route::Cameras => api::cameras(app),
+        Route::DayMinutes(date, ids) => api::day(app, date, ids),
+        Route::File(id, which, minute) => api::file(app, &id, which, minute),
+        Route::Range(id, from, to) => api::range(app, &id, from, to),
+        Route::ConfigForm | Route::LoginForm => {
+            return form_page(app, sessions, req, route == Route::LoginForm, "");
+        }
+        Route::ConfigSave | Route::Login | Route::Logout => {
+            let form = match read_form(&mut req) {
+                Ok(f) => f,
+                Err(e) => return send(req, Reply::text(status_of(&e), e.to_string())),
+            };
+            return post(app, sessions, req, route, form);
+        }
+    };
+    send(req, reply);
+}
+
+/// Parses an `application/x-www-form-urlencoded` body.
+fn read_form(req: &mut Request) -> Result<HashMap<String, String>> {
+    let mut body = Vec::new();
+    req.as_reader()
+        .take(MAX_FORM + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| Error::io("reading form", e))?;
+    if body.len() as u64 > MAX_FORM {
+        return Err(Error::invalid("form too large"));
+    }
+    Ok(url::form_urlencoded::parse(&body).into_owned().collect())
+}
+
+fn form_page(app: &App, sessions: &Sessions, req: Request, login: bool, note: &str) {
+    let (session, cookie) = sessions.get_or_create(&req);
+    let needs_login = app.loaded().config.web.admin_password.is_some() && !session.authed;
+    let mut reply = if needs_login || login {
+        Reply::ok(
+            "text/html; charset=utf-8",
+            html::page(
+                "Log in",
+                &format!(
+                    "<h1>Log in</h1><p class=\"error\">{}</p><form method=\"post\" action=\"/login\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <label>Admin password<input type=\"password\" name=\"password\" autofocus></label>\
+             <button type=\"submit\">Log in</button></form>",
+                    html::esc(note),
+                    html::esc(&session.csrf)
+                ),
+            ),
+        )
+    } else {
+        let url_note = if req.url().ends_with("?saved=1") {
+            "Saved and applied."
+        } else {
+            note
+        };
+        Reply::ok(
+            "text/html; charset=utf-8",
+            config_form::render(
+                app,
+                &app.loaded().raw,
+                &HashMap::new(),
+                &session.csrf,
+                url_note,
+            ),
+        )
+    };
+    reply = reply.header("Cache-Control", "no-store");
+    if let Some(c) = cookie {
+        reply = reply.header("Set-Cookie", c);
+    }
+    send(req, reply);
+}
+
+fn post(app: &App, sessions: &Sessions, req: Request, route: Route, form: HashMap<String, String>) {
+    let Some(session) = sessions.get(&req) else {
+        return send(
+            req,
+            Reply::text(403, "no session: load the form first (cookies must be on)"),
+        );
+    };
+    if !auth::same(form.get("csrf").map_or("", String::as_str), &session.csrf) {
+        return send(
+            req,
+            Reply::text(403, "the form is stale (CSRF token mismatch): reload it"),
+        );
+    }
+    let password = app.loaded().config.web.admin_password;
+    match route {
+        Route::Login => {
+            let given = form.get("password").map_or("", String::as_str);
+            match &password {
+                Some(p) if !auth::same(given, p.expose()) => {
+                    log::warn!("web: wrong admin password from {:?}", req.remote_addr());
+                    form_page(app, sessions, req, true, "Wrong password.")
+                }
+                _ => {
+                    sessions.authenticate(&session.id);
+                    send(req, Reply::redirect("/config"))
+                }
+            }
+        }
+        Route::Logout => {
+            sessions.remove(&session.id);
+            send(req, Reply::redirect("/"))
+        }
+        _ if password.is_some() && !session.authed => send(req, Reply::redirect("/login")),
+        _ => {
+            let old = app.loaded().raw;
+            let (raw, errors) = config_form::from_form(&form, &old);
+            let reply = if errors.is_empty() {
+                match config_form::save(app, raw) {
+                    Ok(()) => {
+                        log::info!("config saved from the web form");
+                        Reply::redirect("/config?saved=1")
+                    }
+                    Err(e) => Reply::text(status_of(&e), format!("saving the config: {e}")),
+                }
+            } else {
+                // Show what was typed (never passwords) with the errors beside it.
+                let mut r = Reply::ok(
+                    "text/html; charset=utf-8",
+                    config_form::render(app, &raw, &errors, &session.csrf, ""),
+                );
+                r.status = 400;
+                r
+            };
+            send(req, reply)
+        }
+    }
+}
