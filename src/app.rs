@@ -28,6 +28,10 @@ pub struct App {
     pub index: Arc<Index>,
     /// Live camera status.
     pub status: Arc<Status>,
+    /// Wakes the reaper early (a writer found the disk full).
+    pub reaper_wake: crate::reaper::Wake,
+    /// The reaper's warning for the UI (archives alone breach the floor), if any.
+    reaper_warning: RwLock<Option<String>>,
 }
 
 impl App {
@@ -56,6 +60,8 @@ impl App {
             loaded: RwLock::new(loaded),
             index: Arc::new(Index::default()),
             status: Arc::new(Status::default()),
+            reaper_wake: Default::default(),
+            reaper_warning: RwLock::new(None),
         };
         app.index_cameras();
         app
@@ -82,6 +88,22 @@ impl App {
     /// Records that the file on disk is invalid (the settings in force stay).
     pub fn set_error(&self, error: String) {
         self.loaded.write().unwrap_or_else(|e| e.into_inner()).error = Some(error);
+    }
+
+    /// Sets or clears the reaper's warning.
+    pub fn set_reaper_warning(&self, w: Option<String>) {
+        *self
+            .reaper_warning
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = w;
+    }
+
+    /// The reaper's warning, if any.
+    pub fn reaper_warning(&self) -> Option<String> {
+        self.reaper_warning
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Makes sure every configured camera's folder is indexed.

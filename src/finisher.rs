@@ -1,10 +1,14 @@
 //! The finisher thread: closed chunks arrive on a queue and are finished (MP4 + JPEGs) one
 //! at a time, off the camera threads, so a camera never stalls while a minute is remuxed.
 
+use crate::ErrorKind;
 use crate::finish::{self, Finished};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+
+/// How often chunks that hit a full disk are tried again.
+const RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Called after each chunk is finished (or failed), e.g. to update the index.
 pub type OnFinished = Box<dyn Fn(&PathBuf, &crate::Result<Finished>) + Send>;
@@ -24,13 +28,35 @@ impl Finisher {
         let handle = std::thread::Builder::new()
             .name("finisher".into())
             .spawn(move || {
-                for chunk in rx {
+                // Chunks that could not be finished for lack of space, retried as space
+                // returns (the reaper frees it).
+                let mut waiting: Vec<PathBuf> = Vec::new();
+                let run = |chunk: PathBuf, waiting: &mut Vec<PathBuf>| {
                     let result = finish::finish_chunk(&chunk);
                     match &result {
                         Ok(f) => log::debug!("finished {}", f.mp4.display()),
+                        Err(e) if e.kind() == ErrorKind::StorageFull => {
+                            if !waiting.contains(&chunk) {
+                                log::error!("finishing {}: {e}; will retry", chunk.display());
+                                waiting.push(chunk);
+                            }
+                            return;
+                        }
                         Err(e) => log::error!("finishing {}: {e}", chunk.display()),
                     }
+                    waiting.retain(|w| *w != chunk);
                     on_finished(&chunk, &result);
+                };
+                loop {
+                    let next = rx.recv_timeout(RETRY);
+                    for chunk in waiting.clone() {
+                        run(chunk, &mut waiting);
+                    }
+                    match next {
+                        Ok(chunk) => run(chunk, &mut waiting),
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    }
                 }
             })
             .expect("spawning the finisher thread");

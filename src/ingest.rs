@@ -65,8 +65,17 @@ struct Ctx {
     stop: watch::Receiver<bool>,
 }
 
+/// Called when a write finds the disk full (wakes the reaper).
+pub type OnFull = Arc<dyn Fn() + Send + Sync>;
+
 /// Starts recording `cam` on a new thread.
-pub fn spawn(cam: Camera, retry: Retry, status: Arc<Status>, finisher: &Finisher) -> CameraHandle {
+pub fn spawn(
+    cam: Camera,
+    retry: Retry,
+    status: Arc<Status>,
+    finisher: &Finisher,
+    on_full: OnFull,
+) -> CameraHandle {
     let (stop_tx, stop) = watch::channel(false);
     let sink = finisher.sink();
     let name = format!("cam-{}", cam.id);
@@ -90,6 +99,7 @@ pub fn spawn(cam: Camera, retry: Retry, status: Arc<Status>, finisher: &Finisher
                 stop,
             };
             let mut recorder = Recorder::new(&ctx.cam.id, &ctx.cam.dir, sink, CHUNK_BUFFER);
+            recorder.on_disk_full(Box::new(move || on_full()));
             rt.block_on(run(&mut ctx, &mut recorder));
         })
         .expect("spawning a camera thread");

@@ -19,6 +19,7 @@
 //! [`fixture`] (MP4 clips to chunks, for tests and imports).
 
 pub mod app;
+pub mod archive;
 pub mod chunk;
 pub mod clock;
 pub mod cmds;
@@ -36,6 +37,7 @@ pub mod logging;
 pub mod mp4;
 pub mod preview;
 pub mod range;
+pub mod reaper;
 pub mod recorder;
 pub mod remux;
 pub mod status;

@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 /// Microseconds in a minute.
 const MINUTE_US: i64 = 60_000_000;
 
+/// Free bytes needed before writing resumes after the disk was full.
+const RESUME_FREE: u64 = 4 << 20;
+
 /// Receives each closed chunk (the finisher queue).
 pub type Sink = Box<dyn Fn(PathBuf) + Send>;
 
@@ -49,6 +52,12 @@ pub struct Recorder {
     params_written: bool,
     /// Frames dropped while waiting for parameters or a key frame.
     skipped: u64,
+    /// While the disk is full: when that began and the time of the last write attempt.
+    full: Option<(Micros, Micros)>,
+    /// Frames dropped because the disk was full.
+    dropped: u64,
+    /// Called when a write finds the disk full (wakes the reaper).
+    on_full: Box<dyn Fn() + Send>,
 }
 
 impl Recorder {
@@ -64,7 +73,20 @@ impl Recorder {
             params: None,
             params_written: false,
             skipped: 0,
+            full: None,
+            dropped: 0,
+            on_full: Box::new(|| {}),
         }
+    }
+
+    /// Sets what to call when the disk is found full.
+    pub fn on_disk_full(&mut self, f: Box<dyn Fn() + Send>) {
+        self.on_full = f;
+    }
+
+    /// Frames dropped so far because the disk was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// A new connection begins: its timestamps and parameters are its own.
@@ -94,7 +116,7 @@ impl Recorder {
             return Ok(());
         }
         let floor = self.open.as_ref().map_or(i64::MIN, |o| o.last_us + 1);
-        let mut t = match &mut self.clock {
+        let t = match &mut self.clock {
             Some(c) => match c.time(rtp, now_us) {
                 (t, false) => t,
                 (t, true) => {
@@ -112,6 +134,53 @@ impl Recorder {
                 return Ok(());
             }
         };
+        if let Some((_, tried)) = &mut self.full {
+            // Disk full: drop frames, and try again only at a key frame, at most once a
+            // second, once there is room for a few buffers (a few free bytes at the end
+            // of a block would only let one write through), so the chunk resumes with a
+            // decodable picture and the log does not flap.
+            let room = crate::reaper::usage(&self.dir).is_none_or(|(free, _)| free >= RESUME_FREE);
+            if !key || now_us - *tried < 1_000_000 || !room {
+                if key {
+                    *tried = now_us;
+                }
+                self.dropped += 1;
+                return Ok(());
+            }
+        }
+        match self.write(rtp, t, key, data) {
+            Err(e) if e.kind() == ErrorKind::StorageFull => {
+                self.dropped += 1;
+                self.params_written = false;
+                if self.full.is_none() {
+                    log::error!(
+                        "camera {}: disk full ({e}); dropping frames until space returns",
+                        self.camera
+                    );
+                    self.full = Some((now_us, now_us));
+                } else if let Some(f) = &mut self.full {
+                    f.1 = now_us;
+                }
+                (self.on_full)();
+                Ok(())
+            }
+            Err(e) => Err(e),
+            Ok(()) => {
+                if let Some((since, _)) = self.full.take() {
+                    log::info!(
+                        "camera {}: space is back; recording again after {:.0} s ({} frames dropped)",
+                        self.camera,
+                        (now_us - since) as f64 / 1e6,
+                        self.dropped
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes one frame at time `t`, rotating and opening minutes as needed.
+    fn write(&mut self, rtp: i64, mut t: Micros, key: bool, data: &[u8]) -> Result<()> {
         if key
             && self
                 .open
@@ -165,8 +234,12 @@ impl Recorder {
     pub fn close(&mut self) -> Result<()> {
         if let Some(open) = self.open.take() {
             self.params_written = false;
-            let path = open.writer.finish()?;
+            // Even if the last flush fails (disk full), the chunk holds whole records up to
+            // its last good write: hand it on rather than orphan it.
+            let path = open.writer.path().to_owned();
+            let result = open.writer.finish();
             (self.sink)(path);
+            result?;
         }
         Ok(())
     }

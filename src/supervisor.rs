@@ -78,6 +78,7 @@ pub fn run(app: Arc<App>, stop: Arc<AtomicBool>) -> Result<()> {
         died: BTreeMap::new(),
     };
     sup.apply(&app.loaded().config);
+    let reaper = crate::reaper::spawn(app.clone(), stop.clone());
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(POLL);
         sup.reload();
@@ -89,6 +90,7 @@ pub fn run(app: Arc<App>, stop: Arc<AtomicBool>) -> Result<()> {
         }
     }
     drop(sup);
+    let _ = reaper.join();
     // Every camera has closed its minute; the finisher drains its queue and ends.
     let _ = finisher_thread.join();
     log::info!("all minutes finished; bye");
@@ -150,7 +152,15 @@ impl Supervisor {
     }
 
     fn start(&mut self, cam: Camera, retry: Retry) {
-        let handle = ingest::spawn(cam.clone(), retry, self.status.clone(), &self.finisher);
+        let app = self.app.clone();
+        let on_full: ingest::OnFull = Arc::new(move || app.reaper_wake.now());
+        let handle = ingest::spawn(
+            cam.clone(),
+            retry,
+            self.status.clone(),
+            &self.finisher,
+            on_full,
+        );
         self.running
             .insert(cam.id.clone(), Running { cam, retry, handle });
     }

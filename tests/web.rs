@@ -440,3 +440,88 @@ fn pages_render_in_chromium_and_play_a_minute() {
         .unwrap_or_else(|| panic!("video never loaded ({:?})", started.elapsed()));
     assert!(ready >= 2, "video.readyState {ready}");
 }
+
+#[test]
+fn archives_are_made_listed_downloaded_and_deleted() {
+    let dir = scratch("web-archive");
+    make_minutes(&dir.join("data"));
+    let (_p, addr) = start(&dir, &[], None);
+    let day = get(addr, "/camera/front");
+    let cookie = day
+        .h("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = day
+        .text()
+        .split("data-csrf=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("camera", "front"),
+        ("from", "20261123.1458"),
+        ("to", "20261123.1501"),
+        ("note", "trash <b>appeared</b>"),
+    ];
+    assert_eq!(
+        post(addr, "/api/1/archive", &cookie, &fields[1..]).status,
+        403,
+        "no CSRF token"
+    );
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("camera", "front"),
+        ("from", "20261123.1501"),
+        ("to", "2026"),
+    ];
+    assert_eq!(post(addr, "/api/1/archive", &cookie, &bad).status, 400);
+    let made = post(addr, "/api/1/archive", &cookie, &fields);
+    assert_eq!(made.status, 201, "{}", made.text());
+    let name = made.json()["payload"]["archive"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let list = get(addr, "/api/1/archives.json").json();
+    assert_eq!(
+        list["payload"]["archives"][0]["note"],
+        "trash <b>appeared</b>"
+    );
+    let page = get(addr, "/archives").text();
+    assert!(
+        page.contains("trash &lt;b&gt;appeared&lt;/b&gt;"),
+        "note not escaped"
+    );
+    let mp4 = get(addr, &format!("/api/1/archive/{name}.mp4"));
+    assert_eq!(mp4.status, 200);
+    let out = dir.join("archive.mp4");
+    std::fs::write(&out, &mp4.body).unwrap();
+    assert_eq!(decode_errors(&out), "");
+    assert_eq!(
+        common::probe(&out).frames,
+        4 * 30,
+        "four minutes across the resolution change"
+    );
+    assert_eq!(get(addr, "/api/1/archive/..%2fpinvr.json.mp4").status, 400);
+    assert_eq!(get(addr, "/api/1/archive/nothing.mp4").status, 404);
+    let del = post(
+        addr,
+        &format!("/api/1/archive/{name}/delete"),
+        &cookie,
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(del.status, 303);
+    assert_eq!(get(addr, &format!("/api/1/archive/{name}.mp4")).status, 404);
+    assert!(
+        get(addr, "/api/1/archives.json").json()["payload"]["archives"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -5,7 +5,7 @@ use super::{HEADER_LEN, header};
 use crate::error::{IoContext, Result};
 use crate::h264;
 use std::fs::File;
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// Flush at least this often (stream time, microseconds), so a power cut loses at most
@@ -24,6 +24,9 @@ pub struct ChunkWriter {
     last_flush_us: i64,
     /// Bytes handed to the file so far (written or buffered).
     len: u64,
+    /// Bytes known to be in the file, all whole records: a failed write is cut back to
+    /// this, so a full disk never leaves a torn record in the middle of a chunk.
+    durable: u64,
 }
 
 impl ChunkWriter {
@@ -36,6 +39,7 @@ impl ChunkWriter {
             buf: Vec::with_capacity(buf_size),
             last_flush_us: i64::MIN,
             len: 0,
+            durable: 0,
         })
     }
 
@@ -53,8 +57,11 @@ impl ChunkWriter {
         }
         if HEADER_LEN + data.len() > self.buf.capacity() {
             // Larger than the whole buffer: write straight through rather than grow it.
-            self.write_file(&h)?;
-            self.write_file(data)?;
+            let r = self
+                .file
+                .write_all(&h)
+                .and_then(|_| self.file.write_all(data));
+            self.settle(r, (HEADER_LEN + data.len()) as u64)?;
         } else {
             self.buf.extend_from_slice(&h);
             self.buf.extend_from_slice(data);
@@ -71,18 +78,33 @@ impl ChunkWriter {
     pub fn flush(&mut self) -> Result<()> {
         if !self.buf.is_empty() {
             let r = self.file.write_all(&self.buf);
+            let n = self.buf.len() as u64;
             // On failure (ENOSPC) the buffered records are dropped rather than retried out
-            // of order: the chunk keeps whole records only up to the last good flush.
+            // of order: the chunk keeps whole records only up to the last good write.
             self.buf.clear();
-            r.ctx(format_args!("writing {}", self.path.display()))?;
+            self.settle(r, n)?;
         }
         Ok(())
     }
 
-    fn write_file(&mut self, bytes: &[u8]) -> Result<()> {
-        self.file
-            .write_all(bytes)
-            .ctx(format_args!("writing {}", self.path.display()))
+    /// Accounts for a write of `n` bytes; on failure cuts the file back to its last whole
+    /// record so that later records follow on cleanly once space returns.
+    fn settle(&mut self, r: std::io::Result<()>, n: u64) -> Result<()> {
+        match r {
+            Ok(()) => {
+                self.durable += n;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.durable);
+                let _ = self.file.seek(SeekFrom::Start(self.durable));
+                self.len = self.durable;
+                Err(crate::Error::io(
+                    format_args!("writing {}", self.path.display()),
+                    e,
+                ))
+            }
+        }
     }
 
     /// Flushes and fsyncs, then closes the file.

@@ -99,6 +99,8 @@ pub struct Camera {
     pub transport: Transport,
     /// Folder of this camera's minutes.
     pub dir: PathBuf,
+    /// Age limit in days for this camera (overrides the reaper's).
+    pub max_age_days: Option<u32>,
 }
 
 impl Default for Retry {

@@ -99,4 +99,8 @@ pub struct RawCamera {
     /// Folder for this camera's minutes; default `<data_dir>/<id>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
+    /// Delete this camera's minutes older than this many days (overrides
+    /// `reaper.max_age_days`); default null.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_days: Option<u32>,
 }

@@ -149,6 +149,12 @@ pub fn validate(raw: &RawConfig) -> Result<Config> {
                 Transport::Tcp
             }
         };
+        if c.max_age_days == Some(0) {
+            err(
+                &at("max_age_days"),
+                "must be at least 1 (use null for no limit)".into(),
+            );
+        }
         if c.dir.as_deref() == Some("") {
             err(
                 &at("dir"),
@@ -166,6 +172,7 @@ pub fn validate(raw: &RawConfig) -> Result<Config> {
                 .dir
                 .as_deref()
                 .map_or_else(|| data_dir.join(&c.id), PathBuf::from),
+            max_age_days: c.max_age_days,
         });
     }
 

@@ -221,3 +221,25 @@ pub fn range(app: &App, id: &str, from: i64, to: i64) -> Reply {
         },
     }
 }
+
+/// `archives.json`: the archives, newest first.
+pub fn archives(app: &App) -> Reply {
+    let list = crate::archive::list(&app.loaded().config.archive_dir);
+    envelope(json!({ "archives": list }))
+}
+
+/// An archive's MP4, as a download.
+pub fn archive_file(app: &App, name: &str) -> Reply {
+    match crate::archive::mp4_path(&app.loaded().config.archive_dir, name) {
+        Some(path) => Reply {
+            status: 200,
+            content_type: "video/mp4",
+            headers: vec![(
+                "Content-Disposition".into(),
+                format!("attachment; filename=\"{name}.mp4\""),
+            )],
+            body: Body::File(path),
+        },
+        None => Reply::text(404, format!("no archive {name:?}")),
+    }
+}

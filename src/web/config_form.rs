@@ -358,7 +358,17 @@ pub fn from_form(form: &HashMap<String, String>, old: &RawConfig) -> (RawConfig,
             enabled: Some(form.contains_key(&format!("{p}enabled"))),
             transport: text(&format!("{p}transport")),
             dir: text(&format!("{p}dir")),
+            max_age_days: None,
         });
+        let key = format!("{p}max_age_days");
+        if let Some(v) = text(&key) {
+            match v.parse::<u32>() {
+                Ok(d) => raw.cameras.last_mut().expect("pushed above").max_age_days = Some(d),
+                Err(_) => {
+                    errors.insert(key, format!("{v:?} is not a whole number of days"));
+                }
+            }
+        }
         rows.push(i);
     }
     if errors.is_empty()

@@ -32,7 +32,7 @@ pub fn page(title: &str, body: &str) -> String {
 </head>
 <body>
 <header><a class="brand" href="/">pinvr</a>
-<nav><a href="/">Cameras</a><a href="/status">Status</a><a href="/config">Config</a></nav></header>
+<nav><a href="/">Cameras</a><a href="/archives">Archives</a><a href="/status">Status</a><a href="/config">Config</a></nav></header>
 <main>
 {body}
 </main>

@@ -9,6 +9,9 @@ mod pages;
 pub mod reply;
 pub mod routes;
 
+pub use api::minute_label;
+pub use pages::human_bytes;
+
 use crate::app::App;
 use crate::error::{Error, ErrorKind, Result};
 use auth::Sessions;
@@ -105,7 +108,15 @@ fn handle(app: &App, sessions: &Sessions, mut req: Request) {
     };
     let reply = match route {
         Route::Overview => pages::overview(app),
-        Route::Day(id) if api::known(app, &id) => pages::day(app, &id),
+        Route::Day(id) if api::known(app, &id) => {
+            // The day view archives with a POST, so it carries a session's CSRF token.
+            let (session, cookie) = sessions.get_or_create(&req);
+            let mut r = pages::day(app, &id, &session.csrf);
+            if let Some(c) = cookie {
+                r = r.header("Set-Cookie", c);
+            }
+            r
+        }
         Route::Day(id) => Reply::text(404, format!("no camera {id:?}")),
         Route::Status => pages::status(app),
         Route::Asset(name) => match name.as_str() {
@@ -121,10 +132,24 @@ fn handle(app: &App, sessions: &Sessions, mut req: Request) {
         Route::DayMinutes(date, ids) => api::day(app, date, ids),
         Route::File(id, which, minute) => api::file(app, &id, which, minute),
         Route::Range(id, from, to) => api::range(app, &id, from, to),
+        Route::Archives => {
+            let (session, cookie) = sessions.get_or_create(&req);
+            let mut r = pages::archives(app, &session.csrf);
+            if let Some(c) = cookie {
+                r = r.header("Set-Cookie", c);
+            }
+            r
+        }
+        Route::ArchiveList => api::archives(app),
+        Route::ArchiveFile(name) => api::archive_file(app, &name),
         Route::ConfigForm | Route::LoginForm => {
             return form_page(app, sessions, req, route == Route::LoginForm, "");
         }
-        Route::ConfigSave | Route::Login | Route::Logout => {
+        Route::ConfigSave
+        | Route::Login
+        | Route::Logout
+        | Route::ArchiveCreate
+        | Route::ArchiveDelete(_) => {
             let form = match read_form(&mut req) {
                 Ok(f) => f,
                 Err(e) => return send(req, Reply::text(status_of(&e), e.to_string())),
@@ -223,6 +248,33 @@ fn post(app: &App, sessions: &Sessions, req: Request, route: Route, form: HashMa
             send(req, Reply::redirect("/"))
         }
         _ if password.is_some() && !session.authed => send(req, Reply::redirect("/login")),
+        Route::ArchiveCreate => {
+            let field = |k: &str| form.get(k).map_or("", String::as_str);
+            let range = routes::minute_label(field("from"))
+                .and_then(|f| Ok((f, routes::minute_label(field("to"))?)));
+            let reply = match range {
+                Err((status, msg)) => Reply::text(status, msg),
+                Ok((from, to)) if from > to => Reply::text(400, "the range ends before it starts"),
+                Ok((from, to)) => {
+                    match crate::archive::create(app, field("camera"), from, to, field("note")) {
+                        Ok(a) => {
+                            let mut r = api::envelope(serde_json::json!({ "archive": a }));
+                            r.status = 201;
+                            r
+                        }
+                        Err(e) => Reply::text(status_of(&e), e.to_string()),
+                    }
+                }
+            };
+            send(req, reply)
+        }
+        Route::ArchiveDelete(name) => {
+            let dir = app.loaded().config.archive_dir;
+            match crate::archive::delete(&dir, &name) {
+                Ok(()) => send(req, Reply::redirect("/archives")),
+                Err(e) => send(req, Reply::text(status_of(&e), e.to_string())),
+            }
+        }
         _ => {
             let old = app.loaded().raw;
             let (raw, errors) = config_form::from_form(&form, &old);

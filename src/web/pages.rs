@@ -20,6 +20,9 @@ pub fn overview(app: &App) -> Reply {
             esc(e)
         ));
     }
+    if let Some(w) = app.reaper_warning() {
+        body.push_str(&format!("<p class=\"error\">Disk space: {}</p>", esc(&w)));
+    }
     if loaded.config.cameras.is_empty() {
         body.push_str("<p>No cameras yet. <a href=\"/config\">Add one</a>.</p>");
     }
@@ -64,9 +67,9 @@ pub fn overview(app: &App) -> Reply {
 }
 
 /// `/camera/<id>`: the day view shell.
-pub fn day(app: &App, id: &str) -> Reply {
+pub fn day(app: &App, id: &str, csrf: &str) -> Reply {
     let body = format!(
-        r#"<section id="day" data-camera="{id}">
+        r#"<section id="day" data-camera="{id}" data-csrf="{csrf}">
 <h1>{id}</h1>
 <div class="daynav">
 <button type="button" id="prev" aria-label="previous day">&larr;</button>
@@ -85,12 +88,15 @@ pub fn day(app: &App, id: &str) -> Reply {
 <button type="button" id="setend">End here</button>
 <span id="sel"></span>
 <a id="download" class="button" hidden>Download MP4</a>
+<button type="button" id="archive" hidden>Archive…</button>
+<span id="archived"></span>
 </div>
 </section>"#,
-        id = esc(id)
+        id = esc(id),
+        csrf = esc(csrf)
     );
     let _ = app;
-    Reply::ok("text/html; charset=utf-8", page(id, &body))
+    Reply::ok("text/html; charset=utf-8", page(id, &body)).header("Cache-Control", "no-store")
 }
 
 /// Formats a byte count for people.
@@ -103,14 +109,6 @@ pub fn human_bytes(n: u64) -> String {
         u += 1;
     }
     format!("{v:.1} {}", units[u])
-}
-
-/// Free and total bytes of the filesystem holding `path`.
-pub fn disk_usage(path: &std::path::Path) -> Option<(u64, u64)> {
-    let s = nix::sys::statvfs::statvfs(path).ok()?;
-    // The fields are 32-bit on armv7: widen before multiplying.
-    let frag = s.fragment_size() as u64;
-    Some((s.blocks_available() as u64 * frag, s.blocks() as u64 * frag))
 }
 
 /// `/status`: uptime, load, memory, disks, cameras and recent log lines.
@@ -150,7 +148,7 @@ pub fn status(app: &App) -> Reply {
     dirs.extend(loaded.config.cameras.iter().map(|c| c.dir.clone()));
     dirs.dedup();
     for d in dirs {
-        let usage = disk_usage(&d).map_or("-".into(), |(free, total)| {
+        let usage = crate::reaper::usage(&d).map_or("-".into(), |(free, total)| {
             format!(
                 "<td>{}</td><td>{}</td>",
                 human_bytes(free),
@@ -182,4 +180,37 @@ pub fn status(app: &App) -> Reply {
     }
     body.push_str("</pre>");
     Reply::ok("text/html; charset=utf-8", page("Status", &body))
+}
+
+/// `/archives`: kept ranges, with download and delete.
+pub fn archives(app: &App, csrf: &str) -> Reply {
+    let dir = app.loaded().config.archive_dir;
+    let list = crate::archive::list(&dir);
+    let mut body = format!(
+        "<h1>Archives</h1><p class=\"muted\">In <code>{}</code>: {} archive(s), {}. The reaper never deletes them.</p>",
+        esc(&dir.display().to_string()),
+        list.len(),
+        human_bytes(crate::reaper::dir_size(&dir))
+    );
+    if let Some(w) = app.reaper_warning() {
+        body.push_str(&format!("<p class=\"error\">Disk space: {}</p>", esc(&w)));
+    }
+    body.push_str("<table><tr><th>camera</th><th>from</th><th>to</th><th>note</th><th>size</th><th></th></tr>");
+    for a in &list {
+        body.push_str(&format!(
+            "<tr><td>{cam}</td><td>{s} UTC</td><td>{e} UTC</td><td>{note}</td><td>{size}</td><td>\
+             <a class=\"button\" href=\"/api/1/archive/{n}.mp4\">Download</a> \
+             <form method=\"post\" action=\"/api/1/archive/{n}/delete\" style=\"display:inline\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Delete</button></form></td></tr>",
+            cam = esc(&a.camera),
+            s = esc(&a.start),
+            e = esc(&a.end),
+            note = esc(&a.note),
+            size = human_bytes(a.bytes),
+            n = esc(&a.name),
+            csrf = esc(csrf),
+        ));
+    }
+    body.push_str("</table>");
+    Reply::ok("text/html; charset=utf-8", page("Archives", &body))
 }

@@ -49,6 +49,16 @@ pub enum Route {
     File(String, MinuteFile, i64),
     /// `GET /api/1/camera/<id>.range.<date>.<HHMM>.to.<date>.<HHMM>.mp4`.
     Range(String, i64, i64),
+    /// `GET /archives`: the archives page.
+    Archives,
+    /// `GET /api/1/archives.json`.
+    ArchiveList,
+    /// `POST /api/1/archive`: archive a range (form: camera, from, to, note).
+    ArchiveCreate,
+    /// `GET /api/1/archive/<name>.mp4`.
+    ArchiveFile(String),
+    /// `POST /api/1/archive/<name>/delete`.
+    ArchiveDelete(String),
 }
 
 /// A rejected request: status and message.
@@ -56,6 +66,14 @@ pub type Reject = (u16, String);
 
 fn bad(msg: impl Into<String>) -> Reject {
     (400, msg.into())
+}
+
+/// Parses `YYYYMMDD.HHMM` (or `YYMMDD.HHMM`) into minutes since the epoch.
+pub fn minute_label(s: &str) -> Result<i64, Reject> {
+    let (d, t) = s
+        .split_once('.')
+        .ok_or_else(|| bad(format!("{s:?} is not YYYYMMDD.HHMM")))?;
+    minute(d, t)
 }
 
 /// Parses `date` (YYYYMMDD or YYMMDD) and `hhmm` into minutes since the epoch.
@@ -122,6 +140,21 @@ pub fn route(method: &Method, url: &str) -> Result<Route, Reject> {
             Route::DayMinutes(d, ids)
         }
         (["api", "1", "camera", name], true, _) => file_route(name)?,
+        (["archives"], true, _) => Route::Archives,
+        (["api", "1", "archives.json"], true, _) => Route::ArchiveList,
+        (["api", "1", "archive"], _, true) => Route::ArchiveCreate,
+        (["api", "1", "archive", file], true, _) => {
+            let name = file
+                .strip_suffix(".mp4")
+                .filter(|n| crate::archive::valid_name(n));
+            Route::ArchiveFile(
+                name.ok_or_else(|| (404, format!("{file:?} is not an archive")))?
+                    .to_owned(),
+            )
+        }
+        (["api", "1", "archive", name, "delete"], _, true) if crate::archive::valid_name(name) => {
+            Route::ArchiveDelete((*name).to_owned())
+        }
         (_, false, false) => return Err((405, "method not allowed".into())),
         _ => return Err((404, "no such page".into())),
     };

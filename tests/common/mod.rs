@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod cameras;
 pub mod daemon;
+pub mod disk;
 pub mod http;
 
 use std::path::{Path, PathBuf};

@@ -162,15 +162,28 @@ function dayView(root) {
 
   function updateSel() {
     const dl = $("download");
+    const ar = $("archive");
+    ar.hidden = true;
     if (selStart !== null && selEnd !== null && selStart <= selEnd) {
       dl.href = "/api/1/camera/" + cam + ".range." + utcLabel(selStart) + ".to." + utcLabel(selEnd) + ".mp4";
       dl.hidden = false;
+      ar.hidden = false;
       $("sel").textContent = localClock(selStart) + " – " + localClock(selEnd);
     } else {
       dl.hidden = true;
       $("sel").textContent = selStart !== null ? "from " + localClock(selStart) : "";
     }
   }
+  $("archive").addEventListener("click", async () => {
+    if (selStart === null || selEnd === null) return;
+    const note = prompt("Note for this archive (optional):", "");
+    if (note === null) return;
+    const body = new URLSearchParams({ csrf: root.dataset.csrf, camera: cam,
+      from: utcLabel(selStart), to: utcLabel(selEnd), note: note });
+    $("archived").textContent = "archiving…";
+    const r = await fetch("/api/1/archive", { method: "POST", body: body });
+    $("archived").textContent = r.ok ? "archived: see Archives" : "not archived: " + (await r.text());
+  });
   $("setstart").addEventListener("click", () => { if (current !== null) { selStart = current; updateSel(); } });
   $("setend").addEventListener("click", () => { if (current !== null) { selEnd = current; updateSel(); } });
 

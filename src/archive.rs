@@ -1,0 +1,135 @@
+//! Archives: time ranges of a camera that the user keeps. Each is one MP4 (assembled like a
+//! range download) and a JSON sidecar (camera, start, end, created, note) in the archive
+//! folder, named `<camera>.<YYYYMMDD.HHMM>-<YYYYMMDD.HHMM>.<created>`; the reaper never
+//! deletes them.
+
+use crate::app::App;
+use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::fsutil;
+use crate::layout::{self, FileKind};
+use crate::range::RangeMp4;
+use crate::time;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// An archive's sidecar.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Archive {
+    /// File name stem (without `.mp4`/`.json`).
+    pub name: String,
+    /// Camera id.
+    pub camera: String,
+    /// First minute, `YYYYMMDD.HHMM` UTC.
+    pub start: String,
+    /// Last minute, `YYYYMMDD.HHMM` UTC.
+    pub end: String,
+    /// When it was made, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub created: String,
+    /// The user's note.
+    pub note: String,
+    /// Size of the MP4 in bytes.
+    pub bytes: u64,
+}
+
+/// True for names that can only be archive names (safe in paths).
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.T".contains(&b))
+}
+
+fn label(minute: i64) -> String {
+    let (d, t) = time::minute_name(minute);
+    format!("{d}.{t}")
+}
+
+/// Copies `camera`'s minutes `from..=to` into the archive folder with `note`.
+pub fn create(app: &App, camera: &str, from: i64, to: i64, note: &str) -> Result<Archive> {
+    let loaded = app.loaded();
+    let cam = loaded
+        .config
+        .cameras
+        .iter()
+        .find(|c| c.id == camera)
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no camera {camera:?}")))?;
+    if note.len() > 1000 {
+        return Err(Error::invalid("note: at most 1000 characters"));
+    }
+    let files: Vec<PathBuf> = app
+        .index
+        .minutes(camera, from, to)
+        .into_iter()
+        .map(|m| layout::minute_path(&cam.dir, camera, m, FileKind::Mp4))
+        .collect();
+    let mp4 = RangeMp4::build(&files)?;
+    let now = time::now_micros();
+    let (d, t) = time::minute_name(time::minute_of(now));
+    let secs = now.div_euclid(1_000_000) % 60;
+    let created = format!(
+        "{}-{}-{}T{}:{}:{secs:02}Z",
+        &d[..4],
+        &d[4..6],
+        &d[6..],
+        &t[..2],
+        &t[2..]
+    );
+    let name = format!("{camera}.{}-{}.{d}T{t}{secs:02}", label(from), label(to));
+    let dir = &loaded.config.archive_dir;
+    std::fs::create_dir_all(dir).ctx(format_args!("creating {}", dir.display()))?;
+    let path = dir.join(format!("{name}.mp4"));
+    fsutil::write_atomic(&path, |w| {
+        let mut r = mp4.reader(0, mp4.len());
+        std::io::copy(&mut r, w).ctx(format_args!("writing {}", path.display()))?;
+        Ok(())
+    })?;
+    let a = Archive {
+        name: name.clone(),
+        camera: camera.to_owned(),
+        start: label(from),
+        end: label(to),
+        created,
+        note: note.to_owned(),
+        bytes: mp4.len(),
+    };
+    let json = serde_json::to_vec_pretty(&a).map_err(|e| Error::invalid(e.to_string()))?;
+    fsutil::write_atomic(&dir.join(format!("{name}.json")), |w| {
+        w.write_all(&json).ctx("writing the archive sidecar")
+    })?;
+    log::info!("archived {name} ({} bytes)", a.bytes);
+    Ok(a)
+}
+
+/// The archives in `dir`, newest first. Sidecars that do not parse are skipped.
+pub fn list(dir: &Path) -> Vec<Archive> {
+    let mut out: Vec<Archive> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| serde_json::from_slice::<Archive>(&std::fs::read(e.path()).ok()?).ok())
+        .filter(|a| valid_name(&a.name) && dir.join(format!("{}.mp4", a.name)).is_file())
+        .collect();
+    out.sort_by(|a, b| b.created.cmp(&a.created).then(b.name.cmp(&a.name)));
+    out
+}
+
+/// The MP4 of archive `name` in `dir`, if it exists.
+pub fn mp4_path(dir: &Path, name: &str) -> Option<PathBuf> {
+    let p = dir.join(format!("{name}.mp4"));
+    (valid_name(name) && p.is_file() && dir.join(format!("{name}.json")).is_file()).then_some(p)
+}
+
+/// Deletes archive `name` from `dir`.
+pub fn delete(dir: &Path, name: &str) -> Result<()> {
+    let mp4 = mp4_path(dir, name)
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no archive {name:?}")))?;
+    std::fs::remove_file(&mp4).ctx(format_args!("removing {}", mp4.display()))?;
+    let json = dir.join(format!("{name}.json"));
+    std::fs::remove_file(&json).ctx(format_args!("removing {}", json.display()))?;
+    log::info!("deleted archive {name}");
+    fsutil::sync_dir(dir)
+}

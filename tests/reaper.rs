@@ -1,0 +1,266 @@
+//! The reaper and a full disk on a real (loop-mounted ext4) filesystem: oldest minutes go
+//! first, archives and the open minute stay, recording goes on through deletions, and a
+//! full disk costs frames, never a damaged MP4.
+
+mod common;
+
+use common::cameras::{FakeCamera, free_port};
+use common::daemon::Pinvr;
+use common::disk::SmallDisk;
+use common::{Clip, camera_clip, decode_errors, duration, minutes, scratch};
+use pinvr::layout::{FileKind, minute_path};
+use serde_json::json;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Writes a minute of `camera` from `clip` at `minute` under `data` (MP4 and JPEGs).
+fn minute(data: &Path, camera: &str, minute: i64, clip: &Path) {
+    let chunk = minute_path(&data.join(camera), camera, minute, FileKind::Chunk);
+    std::fs::create_dir_all(chunk.parent().unwrap()).unwrap();
+    pinvr::fixture::mp4_to_chunk(&[clip], &chunk, minute * 60_000_000).unwrap();
+    pinvr::finish::finish_chunk(&chunk).unwrap();
+}
+
+#[test]
+fn reaper_deletes_oldest_first_and_keeps_archives_and_the_open_minute() {
+    let dir = scratch("reaper-pass");
+    let Some(disk) = SmallDisk::new(&dir, 32) else {
+        return;
+    };
+    let data = disk.dir.join("data");
+    let clip = Clip::small(3).mp4();
+    let now = pinvr::time::minute_of(pinvr::time::now_micros());
+    let day = now - now.rem_euclid(1440);
+    // Two days ago: three minutes of a (that whole day folder should go).
+    let mut made = Vec::new();
+    for m in [
+        day - 2 * 1440 + 600,
+        day - 2 * 1440 + 601,
+        day - 2 * 1440 + 602,
+    ] {
+        minute(&data, "a", m, &clip);
+        made.push(("a", m));
+    }
+    // Yesterday: a and b interleaved.
+    for k in 0..10 {
+        let (cam, m) = if k % 2 == 0 {
+            ("a", day - 1440 + 100 + k)
+        } else {
+            ("b", day - 1440 + 100 + k)
+        };
+        minute(&data, cam, m, &clip);
+        made.push((cam, m));
+    }
+    // The minute being recorded: its chunk is there, and an MP4 merged from a restart.
+    minute(&data, "a", now, &clip);
+    let open_chunk = minute_path(&data.join("a"), "a", now, FileKind::Chunk);
+    std::fs::write(&open_chunk, b"").unwrap();
+    let config_path = dir.join("pinvr.json");
+    let write_config = |floor: u64| {
+        let c = json!({
+            "data_dir": data,
+            "reaper": { "min_free_bytes": floor, "min_free_percent": 0 },
+            "cameras": [ { "id": "a", "url": "rtsp://127.0.0.1:9/" }, { "id": "b", "url": "rtsp://127.0.0.1:9/" } ]
+        });
+        std::fs::write(&config_path, c.to_string()).unwrap();
+    };
+    write_config(0);
+    let app = pinvr::app::App::load(config_path.clone());
+    // An archive of yesterday's first minutes, on the same disk.
+    let archive =
+        pinvr::archive::create(&app, "a", day - 1440 + 100, day - 1440 + 102, "kept").unwrap();
+    assert!(
+        pinvr::reaper::pass(&app)
+            .iter()
+            .all(|f| f.minutes.is_empty()),
+        "nothing to do above the floor"
+    );
+
+    // Ask for about six minutes' worth of space back.
+    let size = std::fs::metadata(minute_path(&data.join("a"), "a", made[0].1, FileKind::Mp4))
+        .unwrap()
+        .len();
+    let floor = disk.free() + 5 * size + size / 2;
+    write_config(floor);
+    let app = pinvr::app::App::load(config_path.clone());
+    let freed = pinvr::reaper::pass(&app);
+    let deleted: Vec<(String, i64)> = freed.iter().flat_map(|f| f.minutes.clone()).collect();
+    let expected: Vec<(String, i64)> = made
+        .iter()
+        .take(deleted.len())
+        .map(|(c, m)| (c.to_string(), *m))
+        .collect();
+    // Each minute frees its MP4 and JPEGs, so five or six minutes make the room.
+    assert!((5..=6).contains(&deleted.len()), "{deleted:?}");
+    assert_eq!(deleted, expected, "not oldest first");
+    assert!(
+        disk.free() >= floor,
+        "floor {floor} not held: {} free",
+        disk.free()
+    );
+    for (cam, m) in &deleted {
+        for kind in [FileKind::Mp4, FileKind::Preview, FileKind::Thumbnail] {
+            assert!(!minute_path(&data.join(cam.as_str()), cam, *m, kind).exists());
+        }
+        assert!(
+            app.index.minutes(cam, *m, *m).is_empty(),
+            "index still offers {cam} {m}"
+        );
+    }
+    let old_day = minute_path(&data.join("a"), "a", made[0].1, FileKind::Mp4);
+    assert!(
+        !old_day.parent().unwrap().exists(),
+        "empty day folder left behind"
+    );
+    assert!(
+        minute_path(&data.join("a"), "a", now, FileKind::Mp4).exists(),
+        "the open minute was deleted"
+    );
+    assert!(open_chunk.exists());
+    let archive_dir = data.join("archive");
+    assert!(
+        archive_dir.join(format!("{}.mp4", archive.name)).exists(),
+        "an archive was deleted"
+    );
+    assert_eq!(
+        decode_errors(&archive_dir.join(format!("{}.mp4", archive.name))),
+        ""
+    );
+
+    // Everything left is still there: asking for the impossible deletes all but what is
+    // protected and says so.
+    write_config(u64::MAX / 2);
+    let app = pinvr::app::App::load(config_path);
+    pinvr::reaper::pass(&app);
+    assert!(minute_path(&data.join("a"), "a", now, FileKind::Mp4).exists());
+    assert!(archive_dir.join(format!("{}.mp4", archive.name)).exists());
+    assert_eq!(pinvr::archive::list(&archive_dir).len(), 1);
+}
+
+#[test]
+fn recording_goes_on_through_deletions_on_a_small_disk() {
+    let dir = scratch("reaper-live");
+    let Some(disk) = SmallDisk::new(&dir, 32) else {
+        return;
+    };
+    let data = disk.dir.join("data");
+    // Yesterday's recordings fill part of the disk; the reaper makes room from them.
+    let clip = Clip::small(6).mp4();
+    let now = pinvr::time::minute_of(pinvr::time::now_micros());
+    for k in 0..40 {
+        minute(&data, "cam", now - 1440 + k, &clip);
+    }
+    let cam = FakeCamera::start(&camera_clip(), None);
+    // Room for about one minute of this stream above the floor.
+    let floor = disk.free().saturating_sub(2_500_000);
+    let config = json!({
+        "data_dir": data,
+        "web": { "listen": format!("127.0.0.1:{}", free_port()) },
+        "reaper": { "min_free_bytes": floor, "min_free_percent": 0, "interval_s": 2 },
+        "cameras": [ { "id": "cam", "url": cam.url() } ]
+    });
+    let mut p = Pinvr::start(&dir, &config);
+    p.wait_log("camera cam: recording", 0, Duration::from_secs(30));
+    // Record across two minute boundaries, sampling free space.
+    let started = pinvr::time::now_micros() as f64 / 1e6;
+    let end = ((started / 60.0).floor() + 2.0) * 60.0 + 8.0;
+    let mut lowest = u64::MAX;
+    let deadline = Instant::now() + Duration::from_secs(200);
+    while (pinvr::time::now_micros() as f64 / 1e6) < end {
+        assert!(Instant::now() < deadline);
+        lowest = lowest.min(disk.free());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(p.terminate(Duration::from_secs(30)));
+    let log = p.log_text();
+    let deleted: usize = log
+        .lines()
+        .filter_map(|l| l.split("reaper: freed ").nth(1))
+        .filter_map(|l| {
+            l.split('(')
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    assert!(deleted >= 3, "only {deleted} minutes deleted:\n{log}");
+    // The reaper restores the floor within a pass: the dip is at most what the camera
+    // writes between passes plus the minute being finished (its MP4 beside its chunk).
+    assert!(
+        lowest + 2_500_000 >= floor,
+        "free fell to {lowest}, floor {floor}"
+    );
+    let live: Vec<_> = minutes(&data.join("cam"))
+        .into_iter()
+        .filter(|f| pinvr::mp4::start_us(f).unwrap().unwrap() as f64 / 1e6 > started - 5.0)
+        .collect();
+    assert!(live.len() >= 3, "{live:?}");
+    for f in &live {
+        assert_eq!(decode_errors(f), "", "{}", f.display());
+    }
+    for pair in live.windows(2) {
+        let end =
+            pinvr::mp4::start_us(&pair[0]).unwrap().unwrap() as f64 / 1e6 + duration(&pair[0]);
+        let next = pinvr::mp4::start_us(&pair[1]).unwrap().unwrap() as f64 / 1e6;
+        assert!(
+            (next - end).abs() < 0.15,
+            "gap between {} and {}",
+            pair[0].display(),
+            pair[1].display()
+        );
+    }
+}
+
+#[test]
+fn a_full_disk_drops_frames_and_recording_resumes_when_space_returns() {
+    let dir = scratch("enospc");
+    let Some(disk) = SmallDisk::new(&dir, 16) else {
+        return;
+    };
+    let data = disk.dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let cam = FakeCamera::start(&camera_clip(), None);
+    let config = json!({
+        "data_dir": data,
+        "web": { "listen": format!("127.0.0.1:{}", free_port()) },
+        "cameras": [ { "id": "cam", "url": cam.url() } ]
+    });
+    // Ballast leaves about half a megabyte: a few seconds of this stream.
+    let ballast = disk.dir.join("ballast");
+    let room = disk.free().saturating_sub(500_000);
+    let f = std::fs::File::create(&ballast).unwrap();
+    nix::fcntl::posix_fallocate(&f, 0, room as i64).unwrap();
+    drop(f);
+    let mut p = Pinvr::start(&dir, &config);
+    p.wait_log("camera cam: disk full", 0, Duration::from_secs(60));
+    let skip = p.log_text().len();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !p.log_text()[skip..].contains("disk full"),
+        "the full disk was logged more than once"
+    );
+    std::fs::remove_file(&ballast).unwrap();
+    p.wait_log("camera cam: space is back", skip, Duration::from_secs(15));
+    // Let a minute close normally after that, then stop.
+    let resumed = pinvr::time::now_micros() as f64 / 1e6;
+    let boundary = ((resumed / 60.0).floor() + 1.0) * 60.0 + 5.0;
+    let deadline = Instant::now() + Duration::from_secs(80);
+    while (pinvr::time::now_micros() as f64 / 1e6) < boundary {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(p.terminate(Duration::from_secs(30)));
+    assert!(
+        !p.log_text().contains("retrying until it is back"),
+        "the stream must stay connected"
+    );
+    let files = minutes(&data.join("cam"));
+    assert!(files.len() >= 2, "{files:?}");
+    for f in &files {
+        assert_eq!(decode_errors(f), "", "{}", f.display());
+    }
+    let last = files.last().unwrap();
+    assert!(duration(last) > 3.0);
+}
