@@ -106,6 +106,20 @@ impl App {
             .clone()
     }
 
+    /// The MP4 files of `camera`'s recorded minutes in `from..=to`, in time order; `None`
+    /// if no such camera is configured.
+    pub fn minute_files(&self, camera: &str, from: i64, to: i64) -> Option<Vec<PathBuf>> {
+        let loaded = self.loaded();
+        let cam = loaded.config.cameras.iter().find(|c| c.id == camera)?;
+        let files = self
+            .index
+            .minutes(camera, from, to)
+            .into_iter()
+            .map(|m| crate::layout::minute_path(&cam.dir, camera, m, crate::layout::FileKind::Mp4))
+            .collect();
+        Some(files)
+    }
+
     /// Makes sure every configured camera's folder is indexed.
     fn index_cameras(&self) {
         let cams: Vec<(String, PathBuf)> = self

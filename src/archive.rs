@@ -6,7 +6,6 @@
 use crate::app::App;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fsutil;
-use crate::layout::{self, FileKind};
 use crate::range::RangeMp4;
 use crate::time;
 use serde::{Deserialize, Serialize};
@@ -50,34 +49,21 @@ fn label(minute: i64) -> String {
 /// Copies `camera`'s minutes `from..=to` into the archive folder with `note`.
 pub fn create(app: &App, camera: &str, from: i64, to: i64, note: &str) -> Result<Archive> {
     let loaded = app.loaded();
-    let cam = loaded
-        .config
-        .cameras
-        .iter()
-        .find(|c| c.id == camera)
+    let files = app
+        .minute_files(camera, from, to)
         .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no camera {camera:?}")))?;
     if note.len() > 1000 {
         return Err(Error::invalid("note: at most 1000 characters"));
     }
-    let files: Vec<PathBuf> = app
-        .index
-        .minutes(camera, from, to)
-        .into_iter()
-        .map(|m| layout::minute_path(&cam.dir, camera, m, FileKind::Mp4))
-        .collect();
     let mp4 = RangeMp4::build(&files)?;
     let now = time::now_micros();
-    let (d, t) = time::minute_name(time::minute_of(now));
-    let secs = now.div_euclid(1_000_000) % 60;
-    let created = format!(
-        "{}-{}-{}T{}:{}:{secs:02}Z",
-        &d[..4],
-        &d[4..6],
-        &d[6..],
-        &t[..2],
-        &t[2..]
-    );
-    let name = format!("{camera}.{}-{}.{d}T{t}{secs:02}", label(from), label(to));
+    let created = time::iso8601(now);
+    // The name's timestamp is the same instant, compacted: 20261123T150203.
+    let stamp: String = created
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .collect();
+    let name = format!("{camera}.{}-{}.{stamp}", label(from), label(to));
     let dir = &loaded.config.archive_dir;
     std::fs::create_dir_all(dir).ctx(format_args!("creating {}", dir.display()))?;
     let path = dir.join(format!("{name}.mp4"));

@@ -167,12 +167,13 @@ impl Parameters {
 
     /// The parameters as one length-prefixed access unit (the chunk's configuration record).
     pub fn to_access_unit(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for nal in self.sps.iter().chain(&self.pps) {
-            out.extend_from_slice(&(nal.len() as u32).to_be_bytes());
-            out.extend_from_slice(nal);
-        }
-        out
+        let nals: Vec<&[u8]> = self
+            .sps
+            .iter()
+            .chain(&self.pps)
+            .map(Vec::as_slice)
+            .collect();
+        access_unit(&nals)
     }
 
     /// The SPS/PPS as Annex B (start codes), for decoders such as openh264.
@@ -214,6 +215,16 @@ impl Parameters {
     }
 }
 
+/// Builds a length-prefixed access unit from NAL units.
+pub fn access_unit(nals: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for nal in nals {
+        out.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+        out.extend_from_slice(nal);
+    }
+    out
+}
+
 /// Appends the picture NAL units of an access unit (without SPS/PPS/AUD) in Annex B form.
 pub fn append_annex_b(data: &[u8], out: &mut Vec<u8>) -> Result<()> {
     for nal in nals(data) {
@@ -229,15 +240,7 @@ pub fn append_annex_b(data: &[u8], out: &mut Vec<u8>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn au(nals: &[&[u8]]) -> Vec<u8> {
-        let mut v = Vec::new();
-        for n in nals {
-            v.extend_from_slice(&(n.len() as u32).to_be_bytes());
-            v.extend_from_slice(n);
-        }
-        v
-    }
+    use access_unit as au;
 
     #[test]
     fn iterates_and_rejects_bad_lengths() {

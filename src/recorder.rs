@@ -300,16 +300,8 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::h264::access_unit as au;
     use std::sync::{Arc, Mutex};
-
-    fn au(nals: &[&[u8]]) -> Vec<u8> {
-        let mut v = Vec::new();
-        for n in nals {
-            v.extend_from_slice(&(n.len() as u32).to_be_bytes());
-            v.extend_from_slice(n);
-        }
-        v
-    }
 
     #[test]
     fn rotates_at_the_first_key_frame_after_the_boundary() {

@@ -93,6 +93,22 @@ pub fn parse_hhmm(s: &str) -> Option<i64> {
     (h < 24 && m < 60).then_some(h * 60 + m)
 }
 
+/// A time as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+pub fn iso8601(t: Micros) -> String {
+    let secs = t.div_euclid(1_000_000);
+    let d = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        d.year,
+        d.month,
+        d.day,
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
+}
+
 /// The current time in microseconds since the Unix epoch.
 pub fn now_micros() -> Micros {
     let d = std::time::SystemTime::now()
@@ -134,6 +150,7 @@ mod tests {
             minute_name(minute_of(t)),
             ("20261123".into(), "1405".into())
         );
+        assert_eq!(iso8601(t), "2026-11-23T14:05:00Z");
         assert_eq!(parse_hhmm("2359"), Some(1439));
         assert_eq!(parse_hhmm("2400"), None);
         assert_eq!(parse_hhmm("12a0"), None);

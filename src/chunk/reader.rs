@@ -112,11 +112,7 @@ mod tests {
     use crate::chunk::header;
 
     fn record(time: i64, nals: &[&[u8]]) -> Vec<u8> {
-        let mut au = Vec::new();
-        for n in nals {
-            au.extend_from_slice(&(n.len() as u32).to_be_bytes());
-            au.extend_from_slice(n);
-        }
+        let au = crate::h264::access_unit(nals);
         let mut v = header(au.len(), time).to_vec();
         v.extend_from_slice(&au);
         v

@@ -13,19 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Wraps `payload` in the API envelope.
 pub fn envelope(payload: Value) -> Reply {
-    let now = time::now_micros();
-    let (day, hhmm) = time::minute_name(time::minute_of(now));
-    let secs = now.div_euclid(1_000_000) % 60;
-    let date = format!(
-        "{}-{}-{}T{}:{}:{secs:02}Z",
-        &day[..4],
-        &day[4..6],
-        &day[6..],
-        &hhmm[..2],
-        &hhmm[2..]
-    );
     let body = json!({
-        "date": date,
+        "date": time::iso8601(time::now_micros()),
         "system": { "name": "pinvr", "version": env!("CARGO_PKG_VERSION") },
         "payload": payload,
     });
@@ -165,15 +154,9 @@ pub fn file(app: &App, id: &str, which: MinuteFile, minute: i64) -> Reply {
 
 /// A range of minutes as one MP4, named like `front.20261123.1400-1530.mp4`.
 pub fn range(app: &App, id: &str, from: i64, to: i64) -> Reply {
-    let Some(dir) = app.index.dir(id).filter(|_| known(app, id)) else {
+    let Some(files) = app.minute_files(id, from, to) else {
         return Reply::text(404, format!("no camera {id:?}"));
     };
-    let files: Vec<_> = app
-        .index
-        .minutes(id, from, to)
-        .into_iter()
-        .map(|m| layout::minute_path(&dir, id, m, FileKind::Mp4))
-        .collect();
     let mut tag: u64 = 0xcbf2_9ce4_8422_2325;
     let mut newest = UNIX_EPOCH;
     for f in &files {
