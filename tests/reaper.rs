@@ -59,7 +59,7 @@ fn reaper_deletes_oldest_first_and_keeps_archives_and_the_open_minute() {
     let write_config = |floor: u64| {
         let c = json!({
             "data_dir": data,
-            "reaper": { "min_free_bytes": floor, "min_free_percent": 0 },
+            "reaper": { "min_free_bytes": floor, "min_free_percent": 0, "max_age_days": 3 },
             "cameras": [ { "id": "a", "url": "rtsp://127.0.0.1:9/" }, { "id": "b", "url": "rtsp://127.0.0.1:9/" } ]
         });
         std::fs::write(&config_path, c.to_string()).unwrap();
@@ -75,6 +75,28 @@ fn reaper_deletes_oldest_first_and_keeps_archives_and_the_open_minute() {
             .all(|f| f.minutes.is_empty()),
         "nothing to do above the floor"
     );
+
+    // A per-camera age limit: b keeps minutes for one day, so yesterday's b minutes older
+    // than 24 hours go even above the floor (the global limit of 3 days spares a's).
+    let c = json!({
+        "data_dir": data,
+        "reaper": { "min_free_bytes": 0, "min_free_percent": 0, "max_age_days": 3 },
+        "cameras": [ { "id": "a", "url": "rtsp://127.0.0.1:9/" },
+                     { "id": "b", "url": "rtsp://127.0.0.1:9/", "max_age_days": 1 } ]
+    });
+    std::fs::write(&config_path, c.to_string()).unwrap();
+    let aged = pinvr::app::App::load(config_path.clone());
+    let gone: Vec<(String, i64)> = pinvr::reaper::pass(&aged)
+        .into_iter()
+        .flat_map(|f| f.minutes)
+        .collect();
+    let old_b: Vec<(String, i64)> = made
+        .iter()
+        .filter(|(c, m)| *c == "b" && *m < now - 1440)
+        .map(|(c, m)| (c.to_string(), *m))
+        .collect();
+    assert_eq!(gone, old_b, "age limit");
+    made.retain(|(c, m)| !(*c == "b" && *m < now - 1440));
 
     // Ask for about six minutes' worth of space back.
     let size = std::fs::metadata(minute_path(&data.join("a"), "a", made[0].1, FileKind::Mp4))

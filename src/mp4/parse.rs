@@ -369,6 +369,47 @@ mod tests {
     }
 
     #[test]
+    fn files_past_4_gib_use_co64_and_read_back() {
+        // 5000 samples of 1 MiB: the media data passes 4 GiB. The file is sparse.
+        let mut t = Track {
+            entries: track().entries[..1].to_vec(),
+            start_us: 1,
+            ..Default::default()
+        };
+        let mut off = 0;
+        for i in 0..5000u32 {
+            let s = Sample {
+                size: 1 << 20,
+                duration: 4500,
+                cts_offset: 0,
+                sync: i % 40 == 0,
+            };
+            // A new chunk every 100 samples, as minute files concatenated would have.
+            if i % 100 == 0 {
+                t.chunks.push(Chunk {
+                    offset: off,
+                    samples: 0,
+                    entry: 0,
+                });
+            }
+            t.chunks.last_mut().unwrap().samples += 1;
+            t.samples.push(s);
+            off += u64::from(s.size);
+        }
+        let bytes = header(&t, off);
+        assert!(bytes.windows(4).any(|w| w == b"co64"));
+        let path = std::env::temp_dir().join(format!("pinvr-big-{}.mp4", std::process::id()));
+        let f = std::fs::File::create(&path).unwrap();
+        std::io::Write::write_all(&mut &f, &bytes).unwrap();
+        f.set_len(bytes.len() as u64 + off).unwrap();
+        let p = parse(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(p.track, t);
+        assert_eq!(p.data_len, off);
+        assert!(p.data_len > 4 << 30);
+    }
+
+    #[test]
     fn reads_back_what_the_writer_wrote() {
         let t = track();
         let len: u64 = t.samples.iter().map(|s| u64::from(s.size)).sum();
