@@ -1,0 +1,348 @@
+"""Shared helpers of the Python benchmarks in bench/ (stdlib only).
+
+Owns: finding the repo and a pinvr binary, making the test clip, starting fake cameras and
+pinvr on free ports of 127.0.0.1, a plain-socket HTTP client, reading /proc, and printing
+numbers. Every wait has a deadline; every process started here is stopped by its own pid.
+"""
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Debian's python3 has the GStreamer bindings the fake camera needs; a pyenv one may not.
+CAMERA_PYTHON = "/usr/bin/python3"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+MiB = 1024 * 1024
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def die(msg):
+    log(f"error: {msg}")
+    sys.exit(1)
+
+
+def pinvr_binary(path, workdir):
+    """Returns a private copy of the pinvr binary: `path` if given, else a release build.
+
+    The copy keeps a run immune to a rebuild of target/release/pinvr while it runs.
+    """
+    if path is None:
+        log("cargo build --release (set --pinvr to skip)")
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
+        path = os.path.join(REPO, "target", "release", "pinvr")
+    if not os.access(path, os.X_OK):
+        die(f"{path} is not an executable")
+    os.makedirs(workdir, exist_ok=True)
+    copy = os.path.join(workdir, "pinvr")
+    shutil.copy2(path, copy)
+    return copy
+
+
+def make_clip(out, size="1920x1080", fps=20, seconds=30, gop=40, bitrate="3M"):
+    """Makes (once) the camera-like clip with tests/make_clip.sh."""
+    if not os.path.exists(out):
+        log(f"making {out} ({size}, {fps} fps, {seconds} s, GOP {gop}, {bitrate}bit/s)")
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        tmp = out + ".tmp.mp4"
+        subprocess.run([os.path.join(REPO, "tests", "make_clip.sh"), tmp, size, str(fps),
+                        str(seconds), str(gop), bitrate], check=True)
+        os.rename(tmp, out)
+    return out
+
+
+def clip_video_rate(clip):
+    """Bytes per second of the clip's H.264 payload (sum of packet sizes / duration)."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "stream=duration:packet=size", "-of", "json", clip],
+        check=True, capture_output=True, text=True).stdout
+    j = json.loads(out)
+    total = sum(int(p["size"]) for p in j["packets"])
+    return total / float(j["streams"][0]["duration"])
+
+
+def mp4_duration(path):
+    """Duration of an MP4 in seconds (0.0 if ffprobe cannot tell)."""
+    r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
+                        "-of", "default=nw=1:nk=1", path], capture_output=True, text=True)
+    try:
+        return float(r.stdout.strip())
+    except ValueError:
+        return 0.0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read_line(proc, deadline):
+    """One line of `proc`'s stdout, or None at the deadline or end of file."""
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    buf = b""
+    try:
+        while time.monotonic() < deadline:
+            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                continue
+            c = os.read(proc.stdout.fileno(), 1)
+            if not c:
+                return None
+            if c == b"\n":
+                return buf.decode()
+            buf += c
+    finally:
+        sel.close()
+    return None
+
+
+class Cameras:
+    """N fake cameras (tests/fake_camera.py), one process each, looping one clip."""
+
+    def __init__(self, n, clip, logdir, timeout=60.0):
+        self.procs, self.urls = [], []
+        os.makedirs(logdir, exist_ok=True)
+        try:
+            for i in range(n):
+                err = open(os.path.join(logdir, f"camera{i}.log"), "wb")
+                p = subprocess.Popen([CAMERA_PYTHON, os.path.join(REPO, "tests", "fake_camera.py"),
+                                      "--port", "0", "--clip", clip],
+                                     stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
+                err.close()
+                self.procs.append(p)
+            deadline = time.monotonic() + timeout
+            for i, p in enumerate(self.procs):
+                line = read_line(p, deadline)
+                if not line or not line.startswith("READY "):
+                    raise RuntimeError(f"fake camera {i} not ready ({line!r}); see {logdir}/camera{i}.log")
+                self.urls.append(line.split()[1])
+        except BaseException:
+            self.stop()
+            raise
+
+    def pids(self):
+        return [p.pid for p in self.procs]
+
+    def stop(self):
+        stop_all(self.procs)
+
+
+def stop_all(procs, timeout=15.0):
+    """SIGTERM each process by pid, wait with a deadline, then SIGKILL what is left."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
+
+
+def write_config(path, data_dir, port, cameras, enabled=True):
+    """A pinvr config: `cameras` is a list of (id, url)."""
+    cfg = {
+        "data_dir": data_dir,
+        "web": {"listen": f"127.0.0.1:{port}"},
+        "cameras": [{"id": i, "url": u, "enabled": enabled} for i, u in cameras],
+    }
+    with open(path, "w") as f:
+        json.dump(cfg, f, indent=1)
+
+
+# ---- HTTP over a plain socket ----
+
+def http_get(port, path, timeout=10.0, sink=False, stop_after=None):
+    """GET http://127.0.0.1:port/path with a fresh connection (Connection: close).
+
+    Returns a dict: status, headers, body (unless sink), nbytes (body bytes read),
+    ttfb (s from before connect to the first response byte), total (s to the last byte).
+    With sink the body is read into a reused buffer and dropped; stop_after=N stops
+    reading after N body bytes and closes the connection.
+    """
+    t0 = time.perf_counter()
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        buf = bytearray(1 << 20)
+        view = memoryview(buf)
+        head = b""
+        ttfb = None
+        while b"\r\n\r\n" not in head:
+            n = s.recv_into(view)
+            if n == 0:
+                raise RuntimeError(f"GET {path}: connection closed in the headers")
+            if ttfb is None:
+                ttfb = time.perf_counter() - t0
+            head += bytes(view[:n])
+        head, _, rest = head.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for h in lines[1:]:
+            k, _, v = h.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        length = int(headers["content-length"]) if "content-length" in headers else None
+        want = length if stop_after is None else min(length or stop_after, stop_after)
+        got = len(rest)
+        body = [rest] if not sink else None
+        while want is None or got < want:
+            n = s.recv_into(view)
+            if n == 0:
+                break
+            got += n
+            if body is not None:
+                body.append(bytes(view[:n]))
+        total = time.perf_counter() - t0
+    finally:
+        s.close()
+    if stop_after is None and length is not None and got != length:
+        raise RuntimeError(f"GET {path}: {got} of {length} body bytes")
+    return {"status": status, "headers": headers, "nbytes": got, "ttfb": ttfb, "total": total,
+            "body": b"".join(body) if body is not None else None}
+
+
+def wait_http(port, path, deadline, proc=None):
+    """Polls GET path until it answers 200; returns the seconds waited until then."""
+    t0 = time.monotonic()
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"pinvr exited ({proc.returncode}) before its web UI answered")
+        try:
+            r = http_get(port, path, timeout=2.0)
+            if r["status"] == 200:
+                return time.monotonic() - t0, r
+        except (OSError, RuntimeError):
+            pass
+        time.sleep(0.005)
+    raise RuntimeError(f"no answer from 127.0.0.1:{port}{path} before the deadline")
+
+
+# ---- /proc ----
+
+def proc_stat(pid):
+    """(utime, stime, cutime, cstime) in seconds from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[0] is field 3 (state); utime is field 14.
+    return tuple(int(x) / TICKS for x in fields[11:15])
+
+
+def proc_io(pid):
+    """/proc/<pid>/io as a dict of ints (rchar, wchar, read_bytes, write_bytes, ...)."""
+    out = {}
+    with open(f"/proc/{pid}/io") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k.strip()] = int(v)
+    return out
+
+
+def vm_rss(pid):
+    """VmRSS of pid in bytes (0 if gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def tcp_received(pids):
+    """{(local, peer): bytes_received} of the established TCP sockets owned by `pids`.
+
+    From `ss -tinp` (the kernel's tcp_info.tcpi_bytes_received: TCP payload bytes this
+    end received on the connection, RTSP, interleaved RTP and RTCP included).
+    """
+    out = subprocess.run(["ss", "-Htinp", "state", "established"], capture_output=True,
+                         text=True, timeout=10).stdout
+    want = {f"pid={p}," for p in pids}
+    res, key = {}, None
+    for line in out.splitlines():
+        if line and not line[0].isspace():
+            parts = line.split()
+            key = None
+            if any(w in line for w in want):
+                # Recv-Q Send-Q Local Peer users:(...)
+                key = (parts[2], parts[3])
+        elif key is not None:
+            for tok in line.split():
+                if tok.startswith("bytes_received:"):
+                    res[key] = int(tok.split(":")[1])
+            key = None
+    return res
+
+
+def reap(proc, deadline):
+    """Waits for `proc` to exit without reaping it, reads what /proc still holds for the
+    zombie (io counters, utime/stime), then reaps it for its rusage (peak RSS).
+
+    Returns a dict, or None if it did not exit before the deadline (then it is killed).
+    """
+    pid = proc.pid
+    while True:
+        r = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        if r is not None:
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            return None
+        time.sleep(0.05)
+    io = proc_io(pid)
+    st = proc_stat(pid)
+    _, status, ru = os.wait4(pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"io": io, "stat": st, "utime": ru.ru_utime, "stime": ru.ru_stime,
+            "maxrss": ru.ru_maxrss * 1024, "exit": proc.returncode}
+
+
+def tree_size(path, suffixes=None):
+    """(files, bytes) under path, counting only names ending in one of `suffixes`."""
+    n = total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            if suffixes is None or f.endswith(tuple(suffixes)):
+                n += 1
+                total += os.path.getsize(os.path.join(root, f))
+    return n, total
+
+
+def median(xs):
+    xs = sorted(xs)
+    k = len(xs)
+    if k == 0:
+        return float("nan")
+    return xs[k // 2] if k % 2 else (xs[k // 2 - 1] + xs[k // 2]) / 2
+
+
+def machine():
+    """One line naming the machine: CPU model, cores, memory, kernel."""
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) / 1024 / 1024
+    return f"{model}, {os.cpu_count()} cores, {mem:.0f} GiB, Linux {os.uname().release}"
