@@ -7,12 +7,24 @@ use std::process::Command;
 /// The browser binary.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// Runs Chromium headless on `url` with `args`; returns (stdout, console lines).
+/// Runs Chromium headless on `url` with `args`; returns (stdout, console lines). Headless
+/// Chromium's virtual-time budget now and then never settles even though every request
+/// was answered (seen under load), so a run that hangs is killed and tried again, twice.
 fn run(url: &str, args: &[String]) -> (String, Vec<String>) {
+    for attempt in 1..=3 {
+        match run_once(url, args) {
+            Some(r) => return r,
+            None => eprintln!("chromium hung on {url} (attempt {attempt} of 3)"),
+        }
+    }
+    panic!("chromium hung three times on {url}");
+}
+
+fn run_once(url: &str, args: &[String]) -> Option<(String, Vec<String>)> {
     let profile = tempdir();
     // Bounded: a browser that hangs is killed and the test fails with what it printed.
     let out = Command::new("timeout")
-        .args(["-k", "5", "60", CHROMIUM])
+        .args(["-k", "5", "30", CHROMIUM])
         .env("TZ", "UTC")
         .args([
             "--headless",
@@ -36,17 +48,15 @@ fn run(url: &str, args: &[String]) -> (String, Vec<String>) {
         .output()
         .expect("chromium must be installed (scripts/deps)");
     let _ = std::fs::remove_dir_all(&profile);
-    assert!(
-        out.status.code() != Some(124),
-        "chromium hung on {url}:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if out.status.code() == Some(124) {
+        return None;
+    }
     let console = String::from_utf8_lossy(&out.stderr)
         .lines()
         .filter(|l| l.contains("CONSOLE"))
         .map(str::to_owned)
         .collect();
-    (String::from_utf8_lossy(&out.stdout).into_owned(), console)
+    Some((String::from_utf8_lossy(&out.stdout).into_owned(), console))
 }
 
 fn tempdir() -> std::path::PathBuf {
