@@ -115,6 +115,17 @@ enum Ended {
     Stopped,
 }
 
+/// Fault injection for the supervisor's test: `PINVR_FAULT_PANIC=<camera id>` makes that
+/// camera's thread panic once, after its first frame.
+fn injected_panic(id: &str) {
+    static FIRED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if std::env::var("PINVR_FAULT_PANIC").is_ok_and(|v| v == id)
+        && !FIRED.swap(true, std::sync::atomic::Ordering::SeqCst)
+    {
+        panic!("camera {id}: injected fault (PINVR_FAULT_PANIC)");
+    }
+}
+
 /// The camera's life: recover leftovers, then connect, record, retry until stopped.
 async fn run(ctx: &mut Ctx, rec: &mut Recorder) {
     let id = ctx.cam.id.clone();
@@ -334,6 +345,7 @@ async fn session(
         if first {
             first = false;
             on_first_frame(ctx);
+            injected_panic(&ctx.cam.id);
         }
         deadline = Instant::now() + ctx.retry.gap_timeout;
     }

@@ -263,3 +263,36 @@ fn config_edits_restart_only_the_cameras_they_touch() {
     assert!(!p.log_text()[skip..].contains("camera x: stopped"));
     assert!(p.terminate(Duration::from_secs(30)));
 }
+
+#[test]
+fn a_crashed_camera_thread_is_restarted_and_others_keep_recording() {
+    let dir = scratch("panic");
+    let clip = camera_clip();
+    let (x, y) = (
+        FakeCamera::start(&clip, None),
+        FakeCamera::start(&clip, None),
+    );
+    let config = json!({
+        "data_dir": dir.join("data"),
+        "web": { "listen": format!("127.0.0.1:{}", free_port()) },
+        "cameras": [ { "id": "x", "url": x.url() }, { "id": "y", "url": y.url() } ]
+    });
+    let mut p = Pinvr::start_with_env(&dir, &config, &[("PINVR_FAULT_PANIC", "x")]);
+    p.wait_log("camera y: recording", 0, Duration::from_secs(30));
+    let died = p.wait_log(
+        "camera x: its thread died; restarting",
+        0,
+        Duration::from_secs(30),
+    );
+    let skip = p.log_text().len();
+    p.wait_log("camera x: recording", skip, Duration::from_secs(30));
+    assert!(died.elapsed() < Duration::from_secs(30));
+    let log = p.log_text();
+    assert!(
+        !log.contains("camera y: stopped"),
+        "the other camera was disturbed:\n{log}"
+    );
+    assert!(p.terminate(Duration::from_secs(30)));
+    assert_minutes_clean(&dir.join("data").join("x"));
+    assert_minutes_clean(&dir.join("data").join("y"));
+}

@@ -14,18 +14,29 @@ pub struct Pinvr {
     pub log: PathBuf,
     /// Its config file.
     pub config: PathBuf,
+    /// Extra environment for the process.
+    pub env: Vec<(String, String)>,
 }
 
 impl Pinvr {
     /// Writes `config` (JSON) to `dir/pinvr.json` and starts pinvr on it, logging to
     /// `dir/pinvr.log` (appending, so restarts keep one log).
     pub fn start(dir: &Path, config: &serde_json::Value) -> Pinvr {
+        Pinvr::start_with_env(dir, config, &[])
+    }
+
+    /// [`Pinvr::start`] with extra environment variables.
+    pub fn start_with_env(dir: &Path, config: &serde_json::Value, env: &[(&str, &str)]) -> Pinvr {
         let path = dir.join("pinvr.json");
         std::fs::write(&path, serde_json::to_string_pretty(config).unwrap()).unwrap();
         let mut p = Pinvr {
             child: None,
             log: dir.join("pinvr.log"),
             config: path,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         p.restart();
         p
@@ -40,6 +51,7 @@ impl Pinvr {
             .open(&self.log)
             .unwrap();
         let child = super::pinvr()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .args(["run", "--config"])
             .arg(&self.config)
             .stdout(Stdio::null())
