@@ -264,6 +264,19 @@ def vm_rss(pid):
     return 0
 
 
+def pss(pid):
+    """Pss of pid in bytes from /proc/<pid>/smaps_rollup (0 if gone): its resident pages,
+    each shared page divided by the number of processes mapping it."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def tcp_received(pids):
     """{(local, peer): bytes_received} of the established TCP sockets owned by `pids`.
 

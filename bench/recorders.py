@@ -14,13 +14,20 @@ clip with a 2 s GOP), then for each N, one after the other on the first N of the
 each for --duration seconds, then SIGTERM (both close their open files on it) and waits.
 
 How each figure is measured (recorder processes only, never the camera servers):
-- CPU s per camera-hour: ru_utime + ru_stime from wait4() when the recorder exits (all
-  its threads and any children it reaped, start-up and the SIGTERM shutdown with its last
-  remux included), divided by N x the seconds from spawn to SIGTERM, times 3600.
+- CPU s per camera-hour: utime + stime (+ cutime + cstime) from /proc/<pid>/stat of each
+  recorder process just before SIGTERM (all threads, start-up and the minute closes with
+  their remux and preview included), summed, divided by N x the seconds from spawn to
+  SIGTERM, times 3600: the cost of recording. The details table also gives it with the
+  shutdown (ru_utime + ru_stime from wait4() at exit), where pinvr finishes one more
+  minute per camera, a fixed cost that a short run makes look large.
 - peak RSS, total: ru_maxrss from wait4() (the kernel's high-water mark of the process,
   so a brief peak between samples is not missed), summed over the recorder processes
   (one for pinvr, N for ffmpeg; their peaks need not coincide, so for ffmpeg this is an
   upper bound). Median RSS: the sum of VmRSS over the processes, sampled every second.
+  RSS counts a shared library's pages in every process that maps it (about 40 of an
+  ffmpeg's 52 MiB are libav* and other file pages, shared between N ffmpegs), so the
+  details table adds the summed PSS (smaps_rollup), which divides shared pages among
+  their users: the memory N ffmpegs really take together.
 - disk bytes written per byte received: written = write_bytes - cancelled_write_bytes
   from /proc/<pid>/io read from the exited (not yet reaped) process: bytes of page cache
   the recorder dirtied for the storage layer, less what it truncated or deleted before
@@ -77,7 +84,7 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration):
     pids = [p.pid for p in procs]
     t0 = time.monotonic()
     B.log(f"{kind}: recording {n} camera(s) for {duration:.0f} s (pids {pids[:4]}{'...' if n > 4 else ''})")
-    rss, received = [], {}
+    rss, pss, received = [], [], {}
     next_net = t0 + 5
     try:
         while True:
@@ -88,6 +95,7 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration):
             if dead:
                 raise RuntimeError(f"{kind} pid {dead[0].pid} exited early ({dead[0].returncode}); see {out}")
             rss.append(sum(B.vm_rss(p) for p in pids))
+            pss.append(sum(B.pss(p) for p in pids))
             if now >= next_net:
                 received.update(B.tcp_received(pids))
                 next_net = now + 5
@@ -101,6 +109,7 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration):
             if states != n:
                 B.log(f"warning: pinvr says {states} of {n} cameras are recording: {cams_state}")
         wall = time.monotonic() - t0
+        cpu_running = sum(sum(B.proc_stat(p)) for p in pids)
         for p in procs:
             p.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 60 + 5 * n
@@ -122,9 +131,11 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration):
     video_s = sum(B.mp4_duration(f) for f in mp4s)
     res = {
         "n": n, "kind": kind, "wall": wall, "shutdown": shutdown, "user": cpu_u, "sys": cpu_s,
-        "cpu_per_cam_hour": (cpu_u + cpu_s) / (n * wall) * 3600,
+        "cpu_per_cam_hour": cpu_running / (n * wall) * 3600,
+        "cpu_all_per_cam_hour": (cpu_u + cpu_s) / (n * wall) * 3600,
         "peak_rss": sum(e["maxrss"] for e in ends),
         "median_rss": B.median(rss), "last_rss": rss[-1] if rss else 0,
+        "median_pss": B.median(pss), "max_pss": max(pss, default=0),
         "received": sum(received.values()), "sockets": len(received),
         "wchar": io["wchar"],
         "disk": io["write_bytes"] - io["cancelled_write_bytes"],
@@ -132,7 +143,7 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration):
         "recording": states, "exits": [e["exit"] for e in ends],
     }
     res["disk_per_received"] = res["disk"] / res["received"] if res["received"] else float("nan")
-    B.log(f"{kind}: cpu {cpu_u + cpu_s:.2f} s, peak RSS {res['peak_rss'] / B.MiB:.1f} MiB, "
+    B.log(f"{kind}: cpu {cpu_running:.2f} s to SIGTERM, {cpu_u + cpu_s:.2f} s in all, peak RSS {res['peak_rss'] / B.MiB:.1f} MiB, "
           f"received {res['received'] / 1e6:.1f} MB on {len(received)} socket(s), "
           f"disk {res['disk'] / 1e6:.1f} MB, {len(mp4s)} MP4s, shutdown {shutdown:.1f} s")
     return res
@@ -184,15 +195,15 @@ def main():
               f"| **{p['peak_rss'] / f['peak_rss']:.2f}** | **{p['median_rss'] / f['median_rss']:.2f}** "
               f"| **{p['disk_per_received'] / f['disk_per_received']:.2f}** |")
     print()
-    print("| cameras | recorder | recorded s | user s | sys s | received MB | clip rate x time MB "
-          "| write() MB | disk MB | files kept MB | MP4s | video s per camera | shutdown s | RSS at the end |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| cameras | recorder | recorded s | user s | sys s | CPU s per camera-hour with shutdown | received MB | clip rate x time MB "
+          "| write() MB | disk MB | files kept MB | MP4s | video s per camera | shutdown s | RSS at the end | PSS, total: median / max sampled |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['n']} | {r['kind']} | {r['wall']:.1f} | {r['user']:.2f} | {r['sys']:.2f} "
+        print(f"| {r['n']} | {r['kind']} | {r['wall']:.1f} | {r['user']:.2f} | {r['sys']:.2f} | {r['cpu_all_per_cam_hour']:.1f} "
               f"| {r['received'] / 1e6:.1f} | {rate * r['wall'] * r['n'] / 1e6:.1f} "
               f"| {r['wchar'] / 1e6:.1f} | {r['disk'] / 1e6:.1f} | {r['kept'] / 1e6:.1f} "
               f"| {r['mp4s']} | {r['video_s_per_cam']:.1f} | {r['shutdown']:.1f} "
-              f"| {r['last_rss'] / B.MiB:.1f} MiB |")
+              f"| {r['last_rss'] / B.MiB:.1f} MiB | {r['median_pss'] / B.MiB:.1f} / {r['max_pss'] / B.MiB:.1f} MiB |")
 
 
 if __name__ == "__main__":
