@@ -222,17 +222,7 @@ fn recording_goes_on_through_deletions_on_a_small_disk() {
     for f in &live {
         assert_eq!(decode_errors(f), "", "{}", f.display());
     }
-    for pair in live.windows(2) {
-        let end =
-            pinvr::mp4::start_us(&pair[0]).unwrap().unwrap() as f64 / 1e6 + duration(&pair[0]);
-        let next = pinvr::mp4::start_us(&pair[1]).unwrap().unwrap() as f64 / 1e6;
-        assert!(
-            (next - end).abs() < 0.15,
-            "gap between {} and {}",
-            pair[0].display(),
-            pair[1].display()
-        );
-    }
+    common::assert_minutes_meet(&live, 0.15);
 }
 
 #[test]

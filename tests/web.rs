@@ -262,14 +262,7 @@ fn open_form(addr: SocketAddr, cookie: Option<&str>) -> (String, String, String)
         .or(cookie.map(str::to_owned))
         .unwrap();
     let page = r.text();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let csrf = common::between(&page, "name=\"csrf\" value=\"", "\"");
     (cookie, csrf, page)
 }
 
@@ -454,15 +447,7 @@ fn archives_are_made_listed_downloaded_and_deleted() {
         .next()
         .unwrap()
         .to_owned();
-    let csrf = day
-        .text()
-        .split("data-csrf=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let csrf = common::between(&day.text(), "data-csrf=\"", "\"");
     let fields = [
         ("csrf", csrf.as_str()),
         ("camera", "front"),

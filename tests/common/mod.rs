@@ -288,3 +288,28 @@ pub fn minutes(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Asserts that each minute file ends where the next begins, within `tolerance` seconds
+/// (wall-clock start from pinvr's udta box plus ffprobe's duration).
+pub fn assert_minutes_meet(files: &[PathBuf], tolerance: f64) {
+    let start = |f: &Path| pinvr::mp4::start_us(f).unwrap().unwrap() as f64 / 1e6;
+    for pair in files.windows(2) {
+        let end = start(&pair[0]) + duration(&pair[0]);
+        let next = start(&pair[1]);
+        assert!(
+            (next - end).abs() <= tolerance,
+            "{} ends at {end:.3}, {} starts at {next:.3}",
+            pair[0].display(),
+            pair[1].display()
+        );
+    }
+}
+
+/// The text between the first `before` and the next `after` in `text`.
+pub fn between(text: &str, before: &str, after: &str) -> String {
+    let rest = text
+        .split(before)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {before:?} in {text}"));
+    rest.split(after).next().unwrap().to_owned()
+}
