@@ -134,8 +134,8 @@ pub struct RangeReader {
     pos: u64,
     /// Offset to stop at.
     end: u64,
-    /// The part being read and its open file.
-    open: Option<(usize, File)>,
+    /// The part being read, its open file, and the file's current position.
+    open: Option<(usize, File, u64)>,
 }
 
 impl Read for RangeReader {
@@ -159,13 +159,18 @@ impl Read for RangeReader {
             .ok_or_else(|| std::io::Error::other("read past the end"))?;
         let within = self.pos - part.start;
         let n = want.min((part.len - within) as usize);
-        if self.open.as_ref().is_none_or(|(k, _)| *k != i) {
+        if self.open.as_ref().is_none_or(|(k, _, _)| *k != i) {
             let f = File::open(&part.path)?;
-            self.open = Some((i, f));
+            self.open = Some((i, f, u64::MAX));
         }
-        let (_, f) = self.open.as_mut().expect("opened above");
-        f.seek(SeekFrom::Start(part.file_offset + within))?;
+        let (_, f, at) = self.open.as_mut().expect("opened above");
+        // Seek only when not already there: reads are sequential but for the first.
+        let want_at = part.file_offset + within;
+        if *at != want_at {
+            f.seek(SeekFrom::Start(want_at))?;
+        }
         let got = f.read(&mut buf[..n])?;
+        *at = want_at + got as u64;
         if got == 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,

@@ -6,7 +6,7 @@
 use crate::range::RangeMp4;
 use crate::time;
 use std::fs::File;
-use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tiny_http::{Header, Request, Response, StatusCode};
@@ -183,6 +183,10 @@ fn unix_secs(t: SystemTime) -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// Read size for file bodies: tiny_http copies in small pieces, so a buffer in between
+/// turns many small reads into few large ones (allocated per response, not per frame).
+const COPY_BUFFER: usize = 256 << 10;
+
 /// Opens a body at an offset for a length.
 type Opener = Box<dyn FnMut(u64, u64) -> std::io::Result<Box<dyn Read + Send>>>;
 
@@ -220,7 +224,7 @@ pub fn send(req: Request, reply: Reply) {
             let open = move |start: u64, len: u64| -> std::io::Result<Box<dyn Read + Send>> {
                 let mut f = File::open(&path)?;
                 f.seek(SeekFrom::Start(start))?;
-                Ok(Box::new(f.take(len)))
+                Ok(Box::new(BufReader::with_capacity(COPY_BUFFER, f.take(len))))
             };
             (meta.len(), etag, modified, Box::new(open))
         }
@@ -231,7 +235,10 @@ pub fn send(req: Request, reply: Reply) {
         } => {
             let len = mp4.len();
             let open = move |start: u64, n: u64| -> std::io::Result<Box<dyn Read + Send>> {
-                Ok(Box::new(mp4.reader(start, n)))
+                Ok(Box::new(BufReader::with_capacity(
+                    COPY_BUFFER,
+                    mp4.reader(start, n),
+                )))
             };
             (len, etag, modified, Box::new(open))
         }
