@@ -111,7 +111,7 @@ fn handle(app: &App, sessions: &Sessions, mut req: Request) {
         Route::Day(id) if api::known(app, &id) => {
             // The day view archives with a POST, so it carries a session's CSRF token.
             let (session, cookie) = sessions.get_or_create(&req);
-            let mut r = pages::day(app, &id, &session.csrf);
+            let mut r = pages::day(&id, &session.csrf);
             if let Some(c) = cookie {
                 r = r.header("Set-Cookie", c);
             }

@@ -67,7 +67,7 @@ pub fn overview(app: &App) -> Reply {
 }
 
 /// `/camera/<id>`: the day view shell.
-pub fn day(app: &App, id: &str, csrf: &str) -> Reply {
+pub fn day(id: &str, csrf: &str) -> Reply {
     let body = format!(
         r#"<section id="day" data-camera="{id}" data-csrf="{csrf}">
 <h1>{id}</h1>
@@ -95,7 +95,6 @@ pub fn day(app: &App, id: &str, csrf: &str) -> Reply {
         id = esc(id),
         csrf = esc(csrf)
     );
-    let _ = app;
     Reply::ok("text/html; charset=utf-8", page(id, &body)).header("Cache-Control", "no-store")
 }
 

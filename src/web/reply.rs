@@ -190,6 +190,17 @@ const COPY_BUFFER: usize = 256 << 10;
 /// Opens a body at an offset for a length.
 type Opener = Box<dyn FnMut(u64, u64) -> std::io::Result<Box<dyn Read + Send>>>;
 
+/// Answers `req` with `status`, `headers` and no body (304, 416).
+fn respond_empty(req: Request, status: u16, headers: Vec<Header>) {
+    let _ = req.respond(Response::new(
+        StatusCode(status),
+        headers,
+        std::io::empty(),
+        Some(0),
+        None,
+    ));
+}
+
 /// Sends `reply` as the answer to `req`.
 pub fn send(req: Request, reply: Reply) {
     let mut headers: Vec<Header> = reply
@@ -253,14 +264,7 @@ pub fn send(req: Request, reply: Reply) {
             .is_some_and(|since| unix_secs(modified) <= since),
     };
     if not_modified {
-        let _ = req.respond(Response::new(
-            StatusCode(304),
-            headers,
-            std::io::empty(),
-            Some(0),
-            None,
-        ));
-        return;
+        return respond_empty(req, 304, headers);
     }
     let if_range_ok = request_header(&req, "If-Range").is_none_or(|v| v.trim() == etag);
     let ask = if if_range_ok {
@@ -279,14 +283,7 @@ pub fn send(req: Request, reply: Reply) {
         }
         RangeAsk::Unsatisfiable => {
             headers.extend(header("Content-Range", &format!("bytes */{len}")));
-            let _ = req.respond(Response::new(
-                StatusCode(416),
-                headers,
-                std::io::empty(),
-                Some(0),
-                None,
-            ));
-            return;
+            return respond_empty(req, 416, headers);
         }
     };
     let Ok(n_usize) = usize::try_from(n) else {
