@@ -8,9 +8,10 @@ use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-/// Flush at least this often (stream time, microseconds), so a power cut loses at most
-/// about one second.
-const FLUSH_INTERVAL_US: i64 = 1_000_000;
+/// Flush at least this often (stream time, microseconds). Frames reach the writer up to
+/// [`crate::ingest::TCP_NAP`] after they arrive, so a killed process loses at most about
+/// one second of what it had received.
+const FLUSH_INTERVAL_US: i64 = 1_000_000 - crate::ingest::TCP_NAP.as_micros() as i64;
 
 /// Writes chunk records to a file.
 pub struct ChunkWriter {
