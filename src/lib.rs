@@ -18,6 +18,7 @@
 //! [`time`] (UTC calendar), [`fsutil`] (crash-safe writes), [`error`] (the one error type),
 //! [`fixture`] (MP4 clips to chunks, for tests and imports).
 
+pub mod alloc;
 pub mod app;
 pub mod archive;
 pub mod chunk;

@@ -4,6 +4,7 @@ use pinvr::cmds::{self, args::Args};
 
 fn main() {
     pinvr::logging::init();
+    pinvr::alloc::tune();
     let mut argv: Vec<String> = std::env::args().skip(1).collect();
     if argv.is_empty() {
         eprint!("{}", cmds::USAGE);

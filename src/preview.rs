@@ -42,12 +42,12 @@ impl ImageBuffer for Planes<'_> {
 
     fn fill_buffers(&self, row: u16, buffers: &mut [Vec<u8>; 4]) {
         let row = usize::from(row);
-        let luma = &self.y[row * self.strides.0..][..self.width];
+        buffers[0].extend_from_slice(&self.y[row * self.strides.0..][..self.width]);
+        // The encoder takes one chroma sample per pixel (and subsamples them again).
         let c = (row / 2) * self.strides.1;
-        for (x, &l) in luma.iter().enumerate() {
-            buffers[0].push(l);
-            buffers[1].push(self.u[c + x / 2]);
-            buffers[2].push(self.v[c + x / 2]);
+        for (buf, plane) in [(1, self.u), (2, self.v)] {
+            let line = plane.get(c..).unwrap_or_default();
+            buffers[buf].extend(line.iter().flat_map(|&p| [p, p]).take(self.width));
         }
     }
 }
@@ -72,6 +72,14 @@ pub fn write_previews(
             ),
         ));
     }
+    let result = decode_and_write(annex_b, jpg, thumb);
+    // The decoder's ~20 MiB are free now: hand them back rather than keep them resident
+    // until the next minute.
+    crate::alloc::release();
+    result
+}
+
+fn decode_and_write(annex_b: &[u8], jpg: &Path, thumb: &Path) -> Result<(u32, u32)> {
     let config = DecoderConfig::new().flush_after_decode(Flush::Flush);
     let mut decoder = Decoder::with_api_config(OpenH264API::from_source(), config)
         .map_err(|e| Error::new(ErrorKind::Unsupported, format!("openh264: {e}")))?;
