@@ -20,16 +20,29 @@ pub fn header(track: &Track, mdat_len: u64) -> Vec<u8> {
     ftyp.end(at);
 
     // The mdat header is 8 bytes, or 16 with a 64-bit size; chunk offsets need co64 once
-    // the file passes 4 GiB. Measure the moov with a zero base, then build it for real
-    // (offset fields have the same width whatever their values).
+    // the file may pass 4 GiB (decided on an upper bound of the moov's size, so the moov is
+    // built once). It is built with offsets relative to the media data, then its chunk
+    // offsets are moved by where the media data lands: their width, and so the moov's
+    // length, does not depend on their values.
     let large = mdat_len + 8 > u64::from(u32::MAX);
     let mdat_header_len: u64 = if large { 16 } else { 8 };
-    let moov_len = moov(track, 0, false).len() as u64;
-    let estimate = ftyp.buf.len() as u64 + moov_len + mdat_header_len + mdat_len;
-    let co64 = estimate > u64::from(u32::MAX);
-    let base = ftyp.buf.len() as u64 + moov(track, 0, co64).len() as u64 + mdat_header_len;
+    let co64 = ftyp.buf.len() as u64 + moov_bound(track) + mdat_header_len + mdat_len
+        > u64::from(u32::MAX);
+    let (moov, table) = moov(track, co64);
+    let base = ftyp.buf.len() as u64 + moov.len() as u64 + mdat_header_len;
     let mut out = ftyp.buf;
-    out.extend_from_slice(&moov(track, base, co64));
+    out.reserve_exact(moov.len() + 16);
+    let table = out.len() + table;
+    out.extend_from_slice(&moov);
+    let width = if co64 { 8 } else { 4 };
+    for (field, c) in out[table..].chunks_exact_mut(width).zip(&track.chunks) {
+        let offset = base + c.offset;
+        if co64 {
+            field.copy_from_slice(&offset.to_be_bytes());
+        } else {
+            field.copy_from_slice(&(offset as u32).to_be_bytes());
+        }
+    }
     if large {
         out.extend_from_slice(&1u32.to_be_bytes());
         out.extend_from_slice(b"mdat");
@@ -41,7 +54,17 @@ pub fn header(track: &Track, mdat_len: u64) -> Vec<u8> {
     out
 }
 
-fn moov(track: &Track, base: u64, co64: bool) -> Vec<u8> {
+/// An upper bound of the `moov`'s length in bytes: fixed boxes, sample descriptions, and
+/// at most 8 (stts) + 8 (ctts) + 4 (stss) + 4 (stsz) bytes per sample and 12 (stsc) + 8
+/// (co64) per chunk.
+fn moov_bound(track: &Track) -> u64 {
+    let entries: usize = track.entries.iter().map(|e| 128 + e.avcc.len()).sum();
+    (1024 + entries + 24 * track.samples.len() + 20 * track.chunks.len()) as u64
+}
+
+/// The `moov` box, with chunk offsets relative to the start of the media data, and where
+/// the chunk offset table's entries begin in it.
+fn moov(track: &Track, co64: bool) -> (Vec<u8>, usize) {
     let duration = track.duration();
     let wide = duration > u64::from(u32::MAX);
     let version = u8::from(wide);
@@ -50,7 +73,9 @@ fn moov(track: &Track, base: u64, co64: bool) -> Vec<u8> {
         .entries
         .first()
         .map_or((0, 0), |e| (e.width, e.height));
-    let mut b = BoxBuf::default();
+    let mut b = BoxBuf {
+        buf: Vec::with_capacity(moov_bound(track) as usize),
+    };
     let moov = b.start(b"moov");
 
     let mvhd = b.start_full(b"mvhd", version, 0);
@@ -120,7 +145,7 @@ fn moov(track: &Track, base: u64, co64: bool) -> Vec<u8> {
     b.end(url);
     b.end(dref);
     b.end(dinf);
-    stbl(&mut b, track, base, co64);
+    let table = stbl(&mut b, track, co64);
     b.end(minf);
     b.end(mdia);
     b.end(trak);
@@ -134,10 +159,11 @@ fn moov(track: &Track, base: u64, co64: bool) -> Vec<u8> {
     b.end(udta);
 
     b.end(moov);
-    b.buf
+    (b.buf, table)
 }
 
-fn stbl(b: &mut BoxBuf, track: &Track, base: u64, co64: bool) {
+/// Writes the `stbl` box; returns where the chunk offset entries begin.
+fn stbl(b: &mut BoxBuf, track: &Track, co64: bool) -> usize {
     let stbl = b.start(b"stbl");
 
     let stsd = b.start_full(b"stsd", 0, 0);
@@ -196,9 +222,8 @@ fn stbl(b: &mut BoxBuf, track: &Track, base: u64, co64: bool) {
     let stsz = b.start_full(b"stsz", 0, 0);
     b.u32(0); // sizes vary
     b.u32(track.samples.len() as u32);
-    for s in &track.samples {
-        b.u32(s.size);
-    }
+    b.buf
+        .extend(track.samples.iter().flat_map(|s| s.size.to_be_bytes()));
     b.end(stsz);
 
     let stsc = b.start_full(b"stsc", 0, 0);
@@ -221,12 +246,14 @@ fn stbl(b: &mut BoxBuf, track: &Track, base: u64, co64: bool) {
 
     let stco = b.start_full(if co64 { b"co64" } else { b"stco" }, 0, 0);
     b.u32(track.chunks.len() as u32);
+    let table = b.buf.len();
     for c in &track.chunks {
-        b.u32_or_64(co64, base + c.offset);
+        b.u32_or_64(co64, c.offset);
     }
     b.end(stco);
 
     b.end(stbl);
+    table
 }
 
 /// Run-length encodes a sequence as (count, value) pairs.
