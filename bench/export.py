@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Export speed: a 1-hour range MP4 from pinvr against `cat` of the same minute files.
 
-Usage: bench/export.py [--runs 5] [--pinvr PATH] [--workdir DIR]
+Usage: bench/export.py [--runs 5] [--cold] [--pinvr PATH] [--workdir DIR]
 
 Makes (once) one hour of real minute files for camera c1, 2026-11-01 10:00 to 10:59 UTC:
 a 60 s 1920x1080, 20 fps, 3 Mbit/s, 2 s GOP clip turned into each minute with
@@ -23,6 +23,11 @@ both: every byte comes from the page cache, nothing from the disk), --runs times
   from spawning cat to the first byte on the pipe).
 - pinvr 24 h: time to the first byte of the 24-hour range (body abandoned after 1 MiB),
   and of a 1-minute range.
+With --cold (root only), the page cache is dropped (`sync`, `echo 3 >
+/proc/sys/vm/drop_caches`) before each pinvr hour download, each cat and each reference
+download, so every one of them reads the minute files from the disk, as an export of old
+footage does on a Pi's SD card. The first-byte figures of the 24-hour and 1-minute ranges
+follow the hour download without a drop.
 Medians of the runs are printed, with the pinvr/cat ratios, and pinvr's CPU seconds
 (user+sys from /proc/<pid>/stat) per GB served.
 """
@@ -79,6 +84,12 @@ def make_hour(pinvr, clip, data):
                 os.path.join(d24, minute_name(DAY24, m // 60, m % 60) + ".mp4"))
     open(marker, "w").close()
     return d
+
+
+def drop_caches():
+    subprocess.run(["sync"], check=True)
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
 
 
 def cat_run(files):
@@ -150,9 +161,14 @@ def cpu_of(pid):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=5, help="measured passes (default 5)")
+    ap.add_argument("--cold", action="store_true",
+                    help="drop the page cache before each download and cat (root only)")
     ap.add_argument("--pinvr", help="pinvr binary (default: cargo build --release)")
     ap.add_argument("--workdir", default=os.path.join(B.REPO, "target", "bench-export"))
     a = ap.parse_args()
+    if a.cold and not os.access("/proc/sys/vm/drop_caches", os.W_OK):
+        B.die("--cold drops the page cache and needs root")
+    settle = drop_caches if a.cold else (lambda: None)
     workdir = os.path.abspath(a.workdir)
     pinvr = B.pinvr_binary(a.pinvr, workdir)
     clip = B.make_clip(os.path.join(workdir, "clip-1080p20-3M-60s.mp4"), seconds=60)
@@ -195,13 +211,16 @@ def main():
                                capture_output=True, text=True, timeout=60)
         B.log(f"range: {length} bytes, ffprobe duration {probe.stdout.strip()} s {probe.stderr.strip()}")
         for i in range(a.runs):
+            settle()
             c0 = cpu_of(proc.pid)
             g = B.http_get(port, hour, timeout=60, sink=True)
             rows["cpu"].append(cpu_of(proc.pid) - c0)
             rows["pinvr"].append(g)
+            settle()
             rows["cat"].append(cat_run(files))
             rows["cat1"].append(cat_first_byte(files))
             for mode in ("sendfile", "copy"):
+                settle()
                 rows[mode].append(B.http_get(ref_port, "/" + mode, timeout=60, sink=True))
             rows["d24"].append(B.http_get(port, day24, timeout=60, sink=True, stop_after=1 << 20))
             rows["m1"].append(B.http_get(port, minute, timeout=60, sink=True, stop_after=1 << 20))
@@ -217,7 +236,9 @@ def main():
     cat_ttfb = B.median(rows["cat1"])
     cpu_gb = B.median(rows["cpu"]) / (length / 1e9)
     print(f"Machine: {B.machine()}")
-    print(f"Command: bench/export.py --runs {a.runs}  (medians of {a.runs}; page cache warm for both)\n")
+    cache = "page cache dropped before each" if a.cold else "page cache warm for both"
+    flag = " --cold" if a.cold else ""
+    print(f"Command: bench/export.py --runs {a.runs}{flag}  (medians of {a.runs}; {cache})\n")
     print("| what | bytes | time to first byte | throughput |")
     print("|---|---|---|---|")
     print(f"| pinvr GET 1-hour range (60 minutes), socket client | {length / 1e6:.0f} MB "

@@ -161,6 +161,14 @@ impl Read for RangeReader {
         let n = want.min((part.len - within) as usize);
         if self.open.as_ref().is_none_or(|(k, _, _)| *k != i) {
             let f = File::open(&part.path)?;
+            // Read sequentially from here on: the kernel doubles its read-ahead, which is
+            // what a download from a cold SD card waits on.
+            let _ = nix::fcntl::posix_fadvise(
+                &f,
+                0,
+                0,
+                nix::fcntl::PosixFadviseAdvice::POSIX_FADV_SEQUENTIAL,
+            );
             self.open = Some((i, f, u64::MAX));
         }
         let (_, f, at) = self.open.as_mut().expect("opened above");
