@@ -126,20 +126,29 @@ fn write_jpegs(yuv: &DecodedYUV<'_>, jpg: &Path, thumb: &Path) -> Result<(u32, u
     Ok((width as u32, height as u32))
 }
 
-/// Box-filters `src` (stride `stride`) by `f` into `dst` of size `w` x `h`.
+/// Box-filters `src` (stride `stride`) by `f` into `dst` of size `w` x `h`: each output
+/// pixel is the mean of the `f` x `f` block it covers (clipped at the picture's edges).
+/// Rows are summed a block row at a time, so each source byte is read once, in order.
 fn downscale(src: &[u8], stride: usize, f: usize, (w, h): (usize, usize), dst: &mut [u8]) {
-    let rows = src.len() / stride.max(1);
+    let stride = stride.max(1);
+    let f = f.max(1);
+    let rows = src.len() / stride;
+    let mut sums = vec![0u32; w];
+    let mut widths = vec![0u32; w];
     for oy in 0..h {
-        for ox in 0..w {
-            let (mut sum, mut n) = (0u32, 0u32);
-            for sy in (oy * f)..((oy + 1) * f).min(rows) {
-                let row = &src[sy * stride..];
-                for &p in row.iter().skip(ox * f).take(f) {
-                    sum += u32::from(p);
-                    n += 1;
-                }
+        sums.fill(0);
+        widths.fill(0);
+        let (y0, y1) = (oy * f, ((oy + 1) * f).min(rows));
+        for sy in y0..y1 {
+            let row = &src[sy * stride..(sy + 1) * stride];
+            for ((sum, width), px) in sums.iter_mut().zip(&mut widths).zip(row.chunks(f)) {
+                *sum += px.iter().map(|&p| u32::from(p)).sum::<u32>();
+                *width = px.len() as u32;
             }
-            dst[oy * w + ox] = sum.checked_div(n).unwrap_or(0) as u8;
+        }
+        let n_rows = y1.saturating_sub(y0) as u32;
+        for ((d, &sum), &width) in dst[oy * w..(oy + 1) * w].iter_mut().zip(&sums).zip(&widths) {
+            *d = sum.checked_div(width * n_rows).unwrap_or(0) as u8;
         }
     }
 }
@@ -156,4 +165,45 @@ fn encode_to(path: &Path, image: Planes<'_>) -> Result<()> {
         .encode_image(image)
         .map_err(|e| Error::new(ErrorKind::Io, format!("encoding {}: {e}", path.display())))?;
     fsutil::write_bytes_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::downscale;
+
+    /// The mean of each block, computed the obvious way.
+    fn naive(src: &[u8], stride: usize, width: usize, f: usize, (w, h): (usize, usize)) -> Vec<u8> {
+        let rows = src.len() / stride;
+        let mut out = vec![0u8; w * h];
+        for oy in 0..h {
+            for ox in 0..w {
+                let (mut sum, mut n) = (0u32, 0u32);
+                for y in oy * f..((oy + 1) * f).min(rows) {
+                    for x in ox * f..((ox + 1) * f).min(width.max(stride)) {
+                        sum += u32::from(src[y * stride + x]);
+                        n += 1;
+                    }
+                }
+                out[oy * w + ox] = sum.checked_div(n).unwrap_or(0) as u8;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn downscale_is_the_mean_of_each_block() {
+        // 37 x 23 pixels with a stride of 40, a pattern with no two blocks alike.
+        let (width, height, stride) = (37, 23, 40);
+        let src: Vec<u8> = (0..stride * height).map(|i| (i * 7 % 251) as u8).collect();
+        for f in [1, 2, 3, 5, 12] {
+            let (w, h) = (width / f, height / f);
+            let mut got = vec![0u8; w * h];
+            downscale(&src, stride, f, (w, h), &mut got);
+            assert_eq!(got, naive(&src, stride, width, f, (w, h)), "factor {f}");
+        }
+        // A block row cut short by the picture's bottom edge still averages what it has.
+        let mut got = vec![0u8; 6 * 4];
+        downscale(&src, stride, 6, (6, 4), &mut got);
+        assert_eq!(got, naive(&src, stride, width, 6, (6, 4)));
+    }
 }
