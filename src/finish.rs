@@ -4,7 +4,7 @@
 use crate::error::{ErrorKind, IoContext, Result};
 use crate::fsutil;
 use crate::layout::{FileKind, sibling};
-use crate::preview;
+use crate::preview::Previewer;
 use crate::remux::{self, Remuxed};
 use std::path::{Path, PathBuf};
 
@@ -24,6 +24,14 @@ pub struct Finished {
 /// [`ErrorKind::Corrupt`] error and set aside as `<stem>.chunk.corrupt` (removed if empty),
 /// so it is never finished again and never lost; other failures leave the chunk in place.
 pub fn finish_chunk(chunk: &Path) -> Result<Finished> {
+    let mut previewer = Previewer::default();
+    let result = finish_chunk_with(chunk, &mut previewer);
+    previewer.release();
+    result
+}
+
+/// [`finish_chunk`] with the caller's [`Previewer`], kept for the next minutes.
+pub fn finish_chunk_with(chunk: &Path, previewer: &mut Previewer) -> Result<Finished> {
     let to = |k| {
         sibling(chunk, FileKind::Chunk, k).ok_or_else(|| {
             crate::Error::invalid(format!("{} is not named *.chunk", chunk.display()))
@@ -59,7 +67,8 @@ pub fn finish_chunk(chunk: &Path) -> Result<Finished> {
         log::warn!("{}: kept the frames before damage: {c}", chunk.display());
     }
     let no_preview = match &report.key_frame {
-        Some((params, annex_b)) => preview::write_previews(params, annex_b, &jpg, &thumb)
+        Some((params, annex_b)) => previewer
+            .write(params, annex_b, &jpg, &thumb)
             .err()
             .map(|e| e.to_string()),
         None => Some("no key frame".to_owned()),
@@ -87,6 +96,7 @@ pub fn recover(dir: &Path) -> usize {
         return 0;
     };
     let mut done = 0;
+    let mut previewer = Previewer::default();
     for day in days.flatten() {
         let Ok(files) = std::fs::read_dir(day.path()) else {
             continue;
@@ -101,7 +111,7 @@ pub fn recover(dir: &Path) -> usize {
             if name.ends_with(fsutil::TMP_SUFFIX) {
                 let _ = std::fs::remove_file(&path);
             } else if name.ends_with(FileKind::Chunk.suffix()) {
-                match finish_chunk(&path) {
+                match finish_chunk_with(&path, &mut previewer) {
                     Ok(f) => {
                         log::info!("recovered {} ({} frames)", f.mp4.display(), f.remux.frames);
                         done += 1;
@@ -111,5 +121,6 @@ pub fn recover(dir: &Path) -> usize {
             }
         }
     }
+    previewer.release();
     done
 }

@@ -3,6 +3,7 @@
 
 use crate::ErrorKind;
 use crate::finish::{self, Finished};
+use crate::preview::Previewer;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -31,8 +32,10 @@ impl Finisher {
                 // Chunks that could not be finished for lack of space, retried as space
                 // returns (the reaper frees it).
                 let mut waiting: Vec<PathBuf> = Vec::new();
-                let run = |chunk: PathBuf, waiting: &mut Vec<PathBuf>| {
-                    let result = finish::finish_chunk(&chunk);
+                // One decoder for a burst of closes; dropped whenever the queue runs dry.
+                let mut previewer = Previewer::default();
+                let run = |chunk: PathBuf, waiting: &mut Vec<PathBuf>, p: &mut Previewer| {
+                    let result = finish::finish_chunk_with(&chunk, p);
                     match &result {
                         Ok(f) => log::debug!("finished {}", f.mp4.display()),
                         Err(e) if e.kind() == ErrorKind::StorageFull => {
@@ -48,12 +51,21 @@ impl Finisher {
                     on_finished(&chunk, &result);
                 };
                 loop {
-                    let next = rx.recv_timeout(RETRY);
+                    let next = match rx.try_recv() {
+                        Ok(chunk) => Ok(chunk),
+                        Err(mpsc::TryRecvError::Empty) => {
+                            previewer.release();
+                            rx.recv_timeout(RETRY)
+                        }
+                        Err(mpsc::TryRecvError::Disconnected) => {
+                            Err(mpsc::RecvTimeoutError::Disconnected)
+                        }
+                    };
                     for chunk in waiting.clone() {
-                        run(chunk, &mut waiting);
+                        run(chunk, &mut waiting, &mut previewer);
                     }
                     match next {
-                        Ok(chunk) => run(chunk, &mut waiting),
+                        Ok(chunk) => run(chunk, &mut waiting, &mut previewer),
                         Err(mpsc::RecvTimeoutError::Timeout) => {}
                         Err(mpsc::RecvTimeoutError::Disconnected) => break,
                     }

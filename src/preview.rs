@@ -52,42 +52,81 @@ impl ImageBuffer for Planes<'_> {
     }
 }
 
-/// Decodes `annex_b` (SPS, PPS, then one key frame) and writes the preview to `jpg` and the
-/// thumbnail to `thumb`, atomically. A stream openh264 cannot decode (not 4:2:0, corrupt)
-/// gives an [`ErrorKind::Unsupported`] or [`ErrorKind::Corrupt`] error and writes nothing.
+/// Makes previews. It keeps its decoder from one call to the next, so that a burst of
+/// minute closes (every camera closes at the same boundary) pays once for the decoder's
+/// ~27 MiB of zeroed buffers instead of once per camera; [`release`](Self::release) drops
+/// it and hands the memory back when the burst is over.
+#[derive(Default)]
+pub struct Previewer {
+    /// The decoder, while a burst lasts.
+    decoder: Option<Decoder>,
+}
+
+impl Previewer {
+    /// Decodes `annex_b` (SPS, PPS, then one key frame) and writes the preview to `jpg` and
+    /// the thumbnail to `thumb`, atomically. A stream openh264 cannot decode (not 4:2:0,
+    /// corrupt) gives an [`ErrorKind::Unsupported`] or [`ErrorKind::Corrupt`] error and
+    /// writes nothing; the decoder is then dropped, so no state of a bad stream reaches the
+    /// next picture.
+    pub fn write(
+        &mut self,
+        params: &Parameters,
+        annex_b: &[u8],
+        jpg: &Path,
+        thumb: &Path,
+    ) -> Result<(u32, u32)> {
+        let info = params.sps_info()?;
+        if info.chroma_format_idc != 1 || info.bit_depth_luma_minus8 != 0 {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "no preview: chroma format {} / {}-bit is not 4:2:0 8-bit, which openh264 needs",
+                    info.chroma_format_idc,
+                    8 + info.bit_depth_luma_minus8
+                ),
+            ));
+        }
+        let decoder = match &mut self.decoder {
+            Some(d) => d,
+            None => {
+                let config = DecoderConfig::new().flush_after_decode(Flush::Flush);
+                let d = Decoder::with_api_config(OpenH264API::from_source(), config)
+                    .map_err(|e| Error::new(ErrorKind::Unsupported, format!("openh264: {e}")))?;
+                self.decoder.insert(d)
+            }
+        };
+        let result = match decoder.decode(annex_b) {
+            Ok(Some(yuv)) => write_jpegs(&yuv, jpg, thumb),
+            Ok(None) => Err(Error::corrupt("no preview: decoder returned no picture")),
+            Err(e) => Err(Error::corrupt(format!(
+                "no preview: key frame does not decode: {e}"
+            ))),
+        };
+        if result.is_err() {
+            self.decoder = None;
+        }
+        result
+    }
+
+    /// Drops the decoder, if any, and returns the freed memory to the system.
+    pub fn release(&mut self) {
+        if self.decoder.take().is_some() {
+            crate::alloc::release();
+        }
+    }
+}
+
+/// [`Previewer::write`] with a decoder of its own, released before returning.
 pub fn write_previews(
     params: &Parameters,
     annex_b: &[u8],
     jpg: &Path,
     thumb: &Path,
 ) -> Result<(u32, u32)> {
-    let info = params.sps_info()?;
-    if info.chroma_format_idc != 1 || info.bit_depth_luma_minus8 != 0 {
-        return Err(Error::new(
-            ErrorKind::Unsupported,
-            format!(
-                "no preview: chroma format {} / {}-bit is not 4:2:0 8-bit, which openh264 needs",
-                info.chroma_format_idc,
-                8 + info.bit_depth_luma_minus8
-            ),
-        ));
-    }
-    let result = decode_and_write(annex_b, jpg, thumb);
-    // The decoder's ~20 MiB are free now: hand them back rather than keep them resident
-    // until the next minute.
-    crate::alloc::release();
+    let mut previewer = Previewer::default();
+    let result = previewer.write(params, annex_b, jpg, thumb);
+    previewer.release();
     result
-}
-
-fn decode_and_write(annex_b: &[u8], jpg: &Path, thumb: &Path) -> Result<(u32, u32)> {
-    let config = DecoderConfig::new().flush_after_decode(Flush::Flush);
-    let mut decoder = Decoder::with_api_config(OpenH264API::from_source(), config)
-        .map_err(|e| Error::new(ErrorKind::Unsupported, format!("openh264: {e}")))?;
-    let yuv = decoder
-        .decode(annex_b)
-        .map_err(|e| Error::corrupt(format!("no preview: key frame does not decode: {e}")))?
-        .ok_or_else(|| Error::corrupt("no preview: decoder returned no picture"))?;
-    write_jpegs(&yuv, jpg, thumb)
 }
 
 fn write_jpegs(yuv: &DecodedYUV<'_>, jpg: &Path, thumb: &Path) -> Result<(u32, u32)> {

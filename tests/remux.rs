@@ -157,3 +157,55 @@ fn garbage_chunk_is_set_aside_not_lost() {
     assert!(dir.join("cam.20261123.1400.chunk.corrupt").exists());
     assert!(!dir.join("cam.20261123.1400.mp4").exists());
 }
+
+#[test]
+fn a_kept_decoder_gives_the_same_previews_as_fresh_ones() {
+    // The finisher keeps one decoder for a burst of minutes from different cameras: each
+    // preview must be exactly what a fresh decoder makes of that minute, whatever came
+    // before it (another size, another encoding of a similar picture).
+    let dir = scratch("previewer");
+    let clips = [
+        Clip::small(2),
+        Clip {
+            width: 640,
+            height: 360,
+            ..Clip::small(2)
+        },
+        Clip {
+            profile: "high",
+            ..Clip::small(2)
+        },
+    ];
+    let mut key_frames = Vec::new();
+    for (i, clip) in clips.iter().enumerate() {
+        let chunk = dir.join(format!("c{i}.20261123.1400.chunk"));
+        mp4_to_chunk(&[&clip.mp4()], &chunk, T0_US).unwrap();
+        let r = pinvr::remux::remux(&chunk, &dir.join(format!("c{i}.mp4"))).unwrap();
+        key_frames.push(r.key_frame.expect("a key frame"));
+    }
+    let write = |p: &mut pinvr::preview::Previewer, i: usize, tag: &str| {
+        let (jpg, thumb) = (
+            dir.join(format!("{tag}{i}.jpg")),
+            dir.join(format!("{tag}{i}.t.jpg")),
+        );
+        let (params, annex_b) = &key_frames[i];
+        p.write(params, annex_b, &jpg, &thumb).unwrap();
+        (std::fs::read(jpg).unwrap(), std::fs::read(thumb).unwrap())
+    };
+    let fresh: Vec<_> = (0..3)
+        .map(|i| {
+            let mut p = pinvr::preview::Previewer::default();
+            write(&mut p, i, "fresh")
+        })
+        .collect();
+    assert_ne!(fresh[0], fresh[2], "the two 320x240 encodings must differ");
+    let mut kept = pinvr::preview::Previewer::default();
+    for (n, i) in [0, 1, 2, 0, 2, 1].into_iter().enumerate() {
+        assert!(
+            write(&mut kept, i, &format!("kept{n}-")) == fresh[i],
+            "minute {i} (call {n})"
+        );
+    }
+    kept.release();
+    assert_eq!(image_size(&dir.join("kept1-1.jpg")), (640, 360));
+}
