@@ -230,7 +230,8 @@ impl Recorder {
         self.open.as_ref().map(|o| (o.minute + 1) * MINUTE_US)
     }
 
-    /// Closes the open minute (fsync) and hands it to the finisher.
+    /// Closes the open minute (written out, not fsynced: see [`ChunkWriter::finish`]) and
+    /// hands it to the finisher.
     pub fn close(&mut self) -> Result<()> {
         if let Some(open) = self.open.take() {
             self.params_written = false;
