@@ -252,29 +252,28 @@ def proc_io(pid):
     return out
 
 
-def vm_rss(pid):
-    """VmRSS of pid in bytes (0 if gone)."""
+def proc_kib(path, key):
+    """The value of the `key:` line of a /proc file whose values are in kB, in bytes (0 if
+    the process is gone)."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
+
+
+def vm_rss(pid):
+    """VmRSS of pid in bytes (0 if gone)."""
+    return proc_kib(f"/proc/{pid}/status", "VmRSS")
 
 
 def pss(pid):
     """Pss of pid in bytes from /proc/<pid>/smaps_rollup (0 if gone): its resident pages,
     each shared page divided by the number of processes mapping it."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return proc_kib(f"/proc/{pid}/smaps_rollup", "Pss")
 
 
 def tcp_received(pids):
