@@ -8,9 +8,12 @@
 //! memory would be scattered over many heaps. Elsewhere (musl) these are no-ops.
 
 /// Blocks at least this large are mapped on their own and unmapped when freed. Fixing it
-/// also stops glibc from raising the threshold as large blocks are freed.
+/// also stops glibc from raising the threshold as large blocks are freed. 64 KiB rather
+/// than 1 MiB: a 640x360 sub stream's preview decode is made of blocks under 1 MiB, which
+/// stayed in the heap, fragmented, after each burst (16 cameras with sub streams: median
+/// RSS 49.4 MiB at 1 MiB, 26.0 MiB at 64 KiB; bench/substreams.py, BENCHMARKS.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-const MMAP_THRESHOLD: i32 = 1 << 20;
+const MMAP_THRESHOLD: i32 = 64 << 10;
 /// At most this many malloc arenas, whatever the number of camera threads. Threads
 /// allocate little per frame, so contention on a shared arena is negligible.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -3,7 +3,6 @@
 //! folder, named `<camera>.<YYYYMMDD.HHMM>-<YYYYMMDD.HHMM>.<created>`; the reaper never
 //! deletes them.
 
-use crate::app::App;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fsutil;
 use crate::range::RangeMp4;
@@ -29,6 +28,9 @@ pub struct Archive {
     pub note: String,
     /// Size of the MP4 in bytes.
     pub bytes: u64,
+    /// The camera's tags within the range, kept with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<crate::tags::Tag>,
 }
 
 /// True for names that can only be archive names (safe in paths).
@@ -41,30 +43,43 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.T".contains(&b))
 }
 
-fn label(minute: i64) -> String {
-    let (d, t) = time::minute_name(minute);
-    format!("{d}.{t}")
+/// What to archive: `camera`'s range from `start` to `end` (labels `YYYYMMDD.HHMM` for
+/// whole minutes, `YYYYMMDD.HHMMSS` for seconds), assembled as `mp4`.
+pub struct Request<'a> {
+    /// Camera id.
+    pub camera: &'a str,
+    /// Label of the start.
+    pub start: &'a str,
+    /// Label of the end.
+    pub end: &'a str,
+    /// The range, assembled from the minute files.
+    pub mp4: &'a RangeMp4,
+    /// The user's note.
+    pub note: &'a str,
+    /// The camera's tags within the range.
+    pub tags: &'a [crate::tags::Tag],
 }
 
-/// Copies `camera`'s minutes `from..=to` into the archive folder with `note`.
-pub fn create(app: &App, camera: &str, from: i64, to: i64, note: &str) -> Result<Archive> {
-    let loaded = app.loaded();
-    let files = app
-        .minute_files(camera, from, to)
-        .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no camera {camera:?}")))?;
+/// Copies the requested minutes into `dir`, the archive folder, as made at `now`.
+pub fn create(dir: &Path, req: &Request, now: time::Micros) -> Result<Archive> {
+    let Request {
+        camera,
+        start,
+        end,
+        mp4,
+        note,
+        tags,
+    } = *req;
     if note.len() > 1000 {
         return Err(Error::invalid("note: at most 1000 characters"));
     }
-    let mp4 = RangeMp4::build(&files)?;
-    let now = time::now_micros();
     let created = time::iso8601(now);
     // The name's timestamp is the same instant, compacted: 20261123T150203.
     let stamp: String = created
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == 'T')
         .collect();
-    let name = format!("{camera}.{}-{}.{stamp}", label(from), label(to));
-    let dir = &loaded.config.archive_dir;
+    let name = format!("{camera}.{start}-{end}.{stamp}");
     std::fs::create_dir_all(dir).ctx(format_args!("creating {}", dir.display()))?;
     let path = dir.join(format!("{name}.mp4"));
     fsutil::write_atomic(&path, |w| {
@@ -75,11 +90,12 @@ pub fn create(app: &App, camera: &str, from: i64, to: i64, note: &str) -> Result
     let a = Archive {
         name: name.clone(),
         camera: camera.to_owned(),
-        start: label(from),
-        end: label(to),
+        start: start.to_owned(),
+        end: end.to_owned(),
         created,
         note: note.to_owned(),
         bytes: mp4.len(),
+        tags: tags.to_vec(),
     };
     let json = serde_json::to_vec_pretty(&a).map_err(|e| Error::invalid(e.to_string()))?;
     fsutil::write_atomic(&dir.join(format!("{name}.json")), |w| {

@@ -1,58 +1,197 @@
-//! Wall-clock times for frames of one RTSP connection: RTP timestamps (90 kHz) give the
-//! spacing, the local clock at the first frame gives the anchor, and the estimate is slewed
-//! toward the local clock by at most 0.05% of elapsed stream time, so that consecutive
-//! minutes neither overlap nor leave gaps even when the camera's clock runs fast or slow.
+//! Time as the recorder sees it, behind a trait so that tests can simulate it: wall-clock
+//! time (which may step), monotonic time (which never does), and sleeping that a [`Stop`]
+//! request cuts short. [`RealClock`] is the system's; [`SimClock`] moves only when told
+//! to, or when something sleeps on it, so rotation, liveness, backoff and clock steps are
+//! tested frame by frame without waiting.
 
-/// RTP clock rate of H.264 video.
-const RTP_HZ: i128 = 90_000;
-/// Maximum slew, as a fraction of elapsed stream time: 5 / 10 000 = 0.05%.
-const SLEW_NUM: i64 = 5;
-/// Denominator of [`SLEW_NUM`].
-const SLEW_DEN: i64 = 10_000;
-/// Beyond this disagreement with the local clock the stream is re-anchored (a camera that
-/// jumped its RTP clock, or a local clock step).
-pub const REANCHOR_US: i64 = 10_000_000;
+use crate::time::Micros;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Maps one connection's RTP timestamps to wall-clock microseconds.
-#[derive(Clone, Debug)]
-pub struct StreamClock {
-    /// RTP timestamp of the anchor frame.
-    rtp0: i64,
-    /// Wall-clock time given to the anchor frame.
-    wall0: i64,
-    /// Accumulated slew correction, microseconds.
-    offset: i64,
-    /// Highest RTP timestamp seen (B-frames arrive out of presentation order).
-    max_rtp: i64,
+/// A source of time.
+pub trait Clock: Send + Sync {
+    /// Wall-clock time in microseconds since the Unix epoch. It may jump (NTP, a user).
+    fn realtime(&self) -> Micros;
+    /// Time since an arbitrary origin that only moves forward at a steady rate.
+    fn monotonic(&self) -> Duration;
+    /// Waits for `d`, or less if `stop` is requested; returns true if it was.
+    fn sleep(&self, d: Duration, stop: &Stop) -> bool;
 }
 
-fn rtp_to_us(ticks: i64) -> i64 {
-    (i128::from(ticks) * 1_000_000 / RTP_HZ) as i64
+/// The system's clocks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RealClock;
+
+impl Clock for RealClock {
+    fn realtime(&self) -> Micros {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as Micros)
+    }
+
+    fn monotonic(&self) -> Duration {
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        ORIGIN.get_or_init(Instant::now).elapsed()
+    }
+
+    fn sleep(&self, d: Duration, stop: &Stop) -> bool {
+        stop.wait_timeout(d)
+    }
 }
 
-impl StreamClock {
-    /// Anchors the frame with RTP timestamp `rtp` at wall-clock time `wall_us`.
-    pub fn new(rtp: i64, wall_us: i64) -> StreamClock {
-        StreamClock {
-            rtp0: rtp,
-            wall0: wall_us,
-            offset: 0,
-            max_rtp: rtp,
+/// A simulated clock: starts at a given wall-clock time, advances when slept on or told to,
+/// and can step its wall clock without moving monotonic time (a clock correction).
+#[derive(Debug)]
+pub struct SimClock {
+    /// (wall-clock time at monotonic zero, monotonic time).
+    state: Mutex<(Micros, Duration)>,
+    /// Things to do once monotonic time reaches a given value, in time order.
+    schedule: Mutex<Vec<(Duration, Scheduled)>>,
+}
+
+/// Something a [`SimClock`] does at a given monotonic time.
+pub enum Scheduled {
+    /// Steps the wall clock by this many microseconds.
+    Step(Micros),
+    /// Requests a stop (ends a test run).
+    Stop(Stop),
+    /// Calls a function (changes the world: frees disk space, say).
+    Call(Box<dyn FnOnce() + Send>),
+}
+
+impl std::fmt::Debug for Scheduled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scheduled::Step(d) => write!(f, "Step({d})"),
+            Scheduled::Stop(_) => f.write_str("Stop"),
+            Scheduled::Call(_) => f.write_str("Call"),
+        }
+    }
+}
+
+impl SimClock {
+    /// A clock reading `realtime` now.
+    pub fn new(realtime: Micros) -> SimClock {
+        SimClock {
+            state: Mutex::new((realtime, Duration::ZERO)),
+            schedule: Mutex::new(Vec::new()),
         }
     }
 
-    /// The wall-clock time of the frame with timestamp `rtp`, received at `now_us`, and
-    /// whether the stream disagrees with the local clock by more than [`REANCHOR_US`].
-    pub fn time(&mut self, rtp: i64, now_us: i64) -> (i64, bool) {
-        let base = self.wall0 + rtp_to_us(rtp - self.rtp0);
-        if rtp > self.max_rtp {
-            let step = rtp_to_us(rtp - self.max_rtp) * SLEW_NUM / SLEW_DEN;
-            let err = now_us - (base + self.offset);
-            self.offset += err.clamp(-step, step);
-            self.max_rtp = rtp;
+    /// Moves both clocks forward by `d`, doing what is scheduled on the way (at its time:
+    /// a wait that spans a scheduled step ends after the step).
+    pub fn advance(&self, d: Duration) {
+        let end = self.monotonic() + d;
+        loop {
+            let due = {
+                let mut sched = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+                match sched.first() {
+                    Some((at, _)) if *at <= end => Some(sched.remove(0)),
+                    _ => None,
+                }
+            };
+            let Some((at, what)) = due else { break };
+            {
+                let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                s.1 = s.1.max(at);
+            }
+            match what {
+                Scheduled::Step(delta) => self.step(delta),
+                Scheduled::Stop(stop) => stop.request(),
+                Scheduled::Call(f) => f(),
+            }
         }
-        let t = base + self.offset;
-        (t, (now_us - t).abs() > REANCHOR_US)
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.1 = s.1.max(end);
+    }
+
+    /// Does `what` once monotonic time reaches `at`.
+    pub fn at(&self, at: Duration, what: Scheduled) {
+        let mut sched = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        let i = sched.partition_point(|(t, _)| *t <= at);
+        sched.insert(i, (at, what));
+    }
+
+    /// Steps the wall clock by `delta` microseconds (either way); monotonic time stays.
+    pub fn step(&self, delta: Micros) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).0 += delta;
+    }
+}
+
+impl Clock for SimClock {
+    fn realtime(&self) -> Micros {
+        let (wall0, mono) = *self.state.lock().unwrap_or_else(|e| e.into_inner());
+        wall0 + mono.as_micros() as Micros
+    }
+
+    fn monotonic(&self) -> Duration {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).1
+    }
+
+    fn sleep(&self, d: Duration, stop: &Stop) -> bool {
+        if stop.is_requested() {
+            return true;
+        }
+        self.advance(d);
+        false
+    }
+}
+
+/// A request to stop, shared between the thread that asks and the thread that obeys;
+/// waited on by blocking code (a condition variable) and by async code (a notification).
+#[derive(Clone, Debug, Default)]
+pub struct Stop(Arc<StopInner>);
+
+#[derive(Debug, Default)]
+struct StopInner {
+    /// Set once stop is requested.
+    flag: AtomicBool,
+    /// Guards the blocking waits.
+    lock: Mutex<()>,
+    /// Wakes blocking waiters.
+    cond: Condvar,
+    /// Wakes async waiters.
+    notify: tokio::sync::Notify,
+}
+
+impl Stop {
+    /// Asks whoever holds a clone to stop.
+    pub fn request(&self) {
+        let _guard = self.0.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.0.flag.store(true, Ordering::SeqCst);
+        self.0.cond.notify_all();
+        self.0.notify.notify_waiters();
+    }
+
+    /// True once stop has been requested.
+    pub fn is_requested(&self) -> bool {
+        self.0.flag.load(Ordering::SeqCst)
+    }
+
+    /// Blocks for up to `d` or until stop is requested; returns true if it was.
+    pub fn wait_timeout(&self, d: Duration) -> bool {
+        let guard = self.0.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let (_guard, _) = self
+            .0
+            .cond
+            .wait_timeout_while(guard, d, |_| !self.is_requested())
+            .unwrap_or_else(|e| e.into_inner());
+        self.is_requested()
+    }
+
+    /// Completes once stop is requested.
+    pub async fn requested(&self) {
+        loop {
+            let notified = self.0.notify.notified();
+            tokio::pin!(notified);
+            // Registered before the flag is checked, so a request in between is not missed.
+            notified.as_mut().enable();
+            if self.is_requested() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -61,44 +200,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn follows_rtp_spacing_exactly_when_clocks_agree() {
-        let mut c = StreamClock::new(1000, 5_000_000);
-        for i in 0..100 {
-            let (t, far) = c.time(1000 + i * 4500, 5_000_000 + i * 50_000);
-            assert_eq!(t, 5_000_000 + i * 50_000);
-            assert!(!far);
-        }
+    fn simulated_time_moves_only_when_asked() {
+        let c = SimClock::new(1_000_000);
+        let stop = Stop::default();
+        assert_eq!(c.realtime(), 1_000_000);
+        assert!(!c.sleep(Duration::from_secs(2), &stop));
+        assert_eq!(c.realtime(), 3_000_000);
+        c.step(-3_600_000_000);
+        assert_eq!(c.monotonic(), Duration::from_secs(2));
+        assert_eq!(c.realtime(), 3_000_000 - 3_600_000_000);
+        stop.request();
+        assert!(c.sleep(Duration::from_secs(2), &stop));
+        assert_eq!(c.monotonic(), Duration::from_secs(2));
     }
 
     #[test]
-    fn slews_a_fast_camera_by_at_most_the_limit() {
-        // The camera's clock runs 0.1% fast: each real 50 ms frame is 4504.5 ticks.
-        let mut c = StreamClock::new(0, 0);
-        let mut last = 0;
-        let mut worst = 0i64;
-        for i in 1..=20 * 600 {
-            let now = i * 50_000;
-            let rtp = i * 45045 / 10;
-            let (t, _) = c.time(rtp, now);
-            let step = t - last;
-            // Slewing never shortens a frame by more than 0.05% of its stream duration.
-            let nominal = rtp_to_us(rtp - (i - 1) * 45045 / 10);
-            assert!(
-                step >= nominal - nominal * 5 / 10_000 - 1,
-                "{step} vs {nominal}"
-            );
-            last = t;
-            worst = worst.max(t - now);
-        }
-        // Uncorrected, ten minutes at +0.1% would be 600 ms ahead; slewed, it stays
-        // within 0.05% of elapsed time.
-        assert!(worst <= 300_000 + 1000, "{worst}");
-    }
-
-    #[test]
-    fn flags_large_disagreement() {
-        let mut c = StreamClock::new(0, 0);
-        let (_, far) = c.time(90_000 * 60, 1_000_000);
-        assert!(far);
+    fn stop_wakes_blocking_and_async_waiters() {
+        let stop = Stop::default();
+        assert!(!stop.wait_timeout(Duration::from_millis(10)));
+        let s2 = stop.clone();
+        let t = std::thread::spawn(move || s2.wait_timeout(Duration::from_secs(30)));
+        let s3 = stop.clone();
+        let a = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(s3.requested())
+        });
+        let begun = Instant::now();
+        stop.request();
+        assert!(t.join().unwrap());
+        a.join().unwrap();
+        assert!(begun.elapsed() < Duration::from_secs(5));
+        assert!(RealClock.sleep(Duration::from_secs(30), &stop));
     }
 }

@@ -20,6 +20,20 @@ pub enum ErrorKind {
     Io,
     /// The camera or network misbehaved (RTSP errors, timeouts).
     Network,
+    /// The request carries no valid credentials (a login or token is needed).
+    Unauthorized,
+    /// The request is refused whoever sends it this way (wrong password, stale form).
+    Forbidden,
+    /// The request (or what it asks for) is larger than allowed.
+    TooLarge,
+    /// Too many attempts: try again later.
+    TooMany,
+    /// A limit of concurrent use is reached (connections, viewers).
+    Busy,
+    /// The client was too slow (a request body that does not arrive).
+    Timeout,
+    /// The method is not one this path answers.
+    NotAllowed,
 }
 
 /// pinvr's error: a kind and a message naming the file, field or camera concerned.
@@ -46,6 +60,11 @@ impl Error {
     /// Shorthand for an [`ErrorKind::InvalidInput`] error.
     pub fn invalid(msg: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput, msg)
+    }
+
+    /// Shorthand for an [`ErrorKind::NotFound`] error.
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, msg)
     }
 
     /// Shorthand for an [`ErrorKind::Corrupt`] error.

@@ -3,14 +3,26 @@
 
 use crate::error::{ErrorKind, IoContext, Result};
 use crate::fsutil;
-use crate::layout::{FileKind, sibling};
+use crate::layout::{self, FileKind, sibling};
 use crate::preview::Previewer;
+use crate::recorder::Closed;
 use crate::remux::{self, Remuxed};
+use crate::signature;
 use std::path::{Path, PathBuf};
 
-/// What finishing a chunk produced.
+/// Why a main stream's minute has no preview while its sub stream records.
+pub const FROM_SUB: &str = "previews come from the sub stream";
+
+/// How the preview's refusal of a codec openh264 cannot decode begins.
+pub const NO_DECODER: &str = "no preview: H.265";
+
+/// A finished minute, as published to the index (and whoever else listens).
 #[derive(Debug)]
 pub struct Finished {
+    /// Camera id.
+    pub camera: String,
+    /// The minute (since the epoch).
+    pub minute: i64,
     /// The MP4 written.
     pub mp4: PathBuf,
     /// The remux's report.
@@ -24,14 +36,39 @@ pub struct Finished {
 /// [`ErrorKind::Corrupt`] error and set aside as `<stem>.chunk.corrupt` (removed if empty),
 /// so it is never finished again and never lost; other failures leave the chunk in place.
 pub fn finish_chunk(chunk: &Path) -> Result<Finished> {
+    let closed = closed_of(chunk).ok_or_else(|| {
+        crate::Error::invalid(format!(
+            "{} is not named <camera>.YYYYMMDD.HHMM.chunk",
+            chunk.display()
+        ))
+    })?;
     let mut previewer = Previewer::default();
-    let result = finish_chunk_with(chunk, &mut previewer);
+    let result = finish_chunk_with(&closed, &mut previewer, true);
     previewer.release();
     result
 }
 
-/// [`finish_chunk`] with the caller's [`Previewer`], kept for the next minutes.
-pub fn finish_chunk_with(chunk: &Path, previewer: &mut Previewer) -> Result<Finished> {
+/// The [`Closed`] minute a chunk file on disk stands for, from its name.
+fn closed_of(chunk: &Path) -> Option<Closed> {
+    let name = chunk.file_name()?.to_str()?;
+    match layout::parse_name(name)? {
+        (camera, minute, FileKind::Chunk) => Some(Closed {
+            camera: camera.to_owned(),
+            minute,
+            chunk: chunk.to_owned(),
+        }),
+        _ => None,
+    }
+}
+
+/// [`finish_chunk`] of a closed minute with the caller's [`Previewer`], kept for the next
+/// minutes; without a preview (and change-search signature) unless `preview`.
+pub fn finish_chunk_with(
+    closed: &Closed,
+    previewer: &mut Previewer,
+    preview: bool,
+) -> Result<Finished> {
+    let chunk = closed.chunk.as_path();
     let to = |k| {
         sibling(chunk, FileKind::Chunk, k).ok_or_else(|| {
             crate::Error::invalid(format!("{} is not named *.chunk", chunk.display()))
@@ -45,7 +82,9 @@ pub fn finish_chunk_with(chunk: &Path, previewer: &mut Previewer) -> Result<Fini
     let report = match remux::remux(chunk, &mp4) {
         Ok(r) => r,
         Err(e) if e.kind() == ErrorKind::Corrupt => {
-            if std::fs::metadata(chunk).is_ok_and(|m| m.len() == 0) {
+            if no_frame(chunk) {
+                // Empty, cut in its first record, or only its configuration record: a power
+                // cut just after the minute began. Nothing to keep.
                 remove(chunk)?;
             } else {
                 let aside = fsutil::with_suffix(chunk, ".corrupt");
@@ -67,21 +106,58 @@ pub fn finish_chunk_with(chunk: &Path, previewer: &mut Previewer) -> Result<Fini
         log::warn!("{}: kept the frames before damage: {c}", chunk.display());
     }
     let no_preview = match &report.key_frame {
-        Some((params, annex_b)) => previewer
-            .write(params, annex_b, &jpg, &thumb)
-            .err()
-            .map(|e| e.to_string()),
+        _ if !preview => Some(FROM_SUB.to_owned()),
+        Some((params, annex_b)) => match previewer.write(params, annex_b, &jpg, &thumb) {
+            Ok(shot) => {
+                // The camera folder is the day folder's parent.
+                let dir = chunk
+                    .parent()
+                    .and_then(Path::parent)
+                    .unwrap_or(Path::new("."));
+                if let Err(e) =
+                    signature::append(dir, &closed.camera, closed.minute, &shot.signature)
+                {
+                    log::warn!("{}: no signature for the change search: {e}", mp4.display());
+                }
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        },
         None => Some("no key frame".to_owned()),
     };
-    if let Some(why) = &no_preview {
-        log::warn!("{}: {why}", mp4.display());
+    match &no_preview {
+        // Said once on the camera's status, not once a minute in the log.
+        Some(why) if why == FROM_SUB || why.starts_with(NO_DECODER) => {
+            log::debug!("{}: {why}", mp4.display())
+        }
+        Some(why) => log::warn!("{}: {why}", mp4.display()),
+        None => {}
     }
     remove(chunk)?;
     Ok(Finished {
+        camera: closed.camera.clone(),
+        minute: closed.minute,
         mp4,
         remux: report,
         no_preview,
     })
+}
+
+/// True if `chunk` holds no frame: empty, torn within its first record, or whole records
+/// that are all configuration records (and maybe a torn one after them).
+fn no_frame(chunk: &Path) -> bool {
+    let Ok(f) = std::fs::File::open(chunk) else {
+        return false;
+    };
+    let mut r = crate::chunk::ChunkReader::new(std::io::BufReader::new(f));
+    let mut buf = Vec::new();
+    loop {
+        match r.next_into(&mut buf) {
+            Ok(None) => return true,
+            Ok(Some(_)) if crate::codec::Codec::of_parameters(&buf).is_some() => {}
+            _ => return false,
+        }
+    }
 }
 
 fn remove(chunk: &Path) -> Result<()> {
@@ -89,38 +165,37 @@ fn remove(chunk: &Path) -> Result<()> {
     fsutil::sync_dir(chunk.parent().unwrap_or(Path::new(".")))
 }
 
-/// Finishes every leftover chunk under a camera folder (`<dir>/YYYYMMDD/*.chunk`) and
-/// removes temporary files of interrupted writes. Returns how many chunks were finished.
-pub fn recover(dir: &Path) -> usize {
-    let Ok(days) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let mut done = 0;
-    let mut previewer = Previewer::default();
-    for day in days.flatten() {
-        let Ok(files) = std::fs::read_dir(day.path()) else {
-            continue;
-        };
-        let mut files: Vec<PathBuf> = files.flatten().map(|f| f.path()).collect();
-        files.sort();
-        for path in files {
+/// Leftovers of a crash under a camera folder (`<dir>/YYYYMMDD/*.chunk` of `camera`), in
+/// time order; temporary files of interrupted writes are removed on the way.
+pub fn leftovers(camera: &str, dir: &Path) -> Vec<Closed> {
+    let mut out = Vec::new();
+    let real_dirs = |d: &std::fs::DirEntry| d.file_type().is_ok_and(|t| t.is_dir());
+    for day in std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(real_dirs)
+    {
+        for f in std::fs::read_dir(day.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if !f.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            let path = f.path();
             let name = path
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
             if name.ends_with(fsutil::TMP_SUFFIX) {
                 let _ = std::fs::remove_file(&path);
-            } else if name.ends_with(FileKind::Chunk.suffix()) {
-                match finish_chunk_with(&path, &mut previewer) {
-                    Ok(f) => {
-                        log::info!("recovered {} ({} frames)", f.mp4.display(), f.remux.frames);
-                        done += 1;
-                    }
-                    Err(e) => log::error!("recovering {}: {e}", path.display()),
-                }
+            } else if let Some(c) = closed_of(&path).filter(|c| c.camera == camera) {
+                out.push(c);
             }
         }
     }
-    previewer.release();
-    done
+    out.sort_by_key(|c| c.minute);
+    out
 }

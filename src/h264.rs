@@ -1,6 +1,6 @@
-//! H.264 access units as pinvr stores them (ISO/IEC 14496-10 NAL units, each behind a 4-byte
-//! big-endian length, as in ISO/IEC 14496-15 `avc1` samples): iteration, NAL types, the
-//! decoder configuration (SPS/PPS) and the `avcC` record built from it.
+//! H.264 (ISO/IEC 14496-10) specifics: NAL unit types, what the SPS says about the
+//! picture, and the `avcC` record (ISO/IEC 14496-15 5.3.3.1) built from SPS/PPS and read
+//! back.
 
 use crate::error::{Error, Result};
 
@@ -13,81 +13,7 @@ pub const NAL_PPS: u8 = 8;
 /// NAL unit type of an access unit delimiter.
 pub const NAL_AUD: u8 = 9;
 
-/// The `nal_unit_type` of a NAL unit (low five bits of its first byte).
-pub fn nal_type(nal: &[u8]) -> u8 {
-    nal.first().map_or(0, |b| b & 0x1f)
-}
-
-/// Iterator over the NAL units of a length-prefixed access unit; yields an error (once) if
-/// a length runs past the end, so a damaged record can never cause an out-of-bounds read.
-pub struct Nals<'a> {
-    /// The bytes not yet consumed.
-    rest: &'a [u8],
-}
-
-/// Iterates the NAL units of `data` (4-byte big-endian length prefixes).
-pub fn nals(data: &[u8]) -> Nals<'_> {
-    Nals { rest: data }
-}
-
-impl<'a> Iterator for Nals<'a> {
-    type Item = Result<&'a [u8]>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let rest = std::mem::take(&mut self.rest);
-        if rest.len() < 4 {
-            return Some(Err(Error::corrupt(format!(
-                "{} stray bytes where a NAL length was expected",
-                rest.len()
-            ))));
-        }
-        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        if len == 0 || len > rest.len() - 4 {
-            return Some(Err(Error::corrupt(format!(
-                "NAL length {len} with {} bytes left",
-                rest.len() - 4
-            ))));
-        }
-        self.rest = &rest[4 + len..];
-        Some(Ok(&rest[4..4 + len]))
-    }
-}
-
-/// Checks that `data` is a well-formed sequence of length-prefixed NAL units.
-pub fn validate(data: &[u8]) -> Result<()> {
-    if data.is_empty() {
-        return Err(Error::corrupt("empty access unit"));
-    }
-    nals(data).try_for_each(|n| n.map(|_| ()))
-}
-
-/// True for NAL units that are not picture data and are kept out of MP4 samples: parameter
-/// sets (they live in `avcC`) and access unit delimiters.
-pub fn is_out_of_band(nal_type: u8) -> bool {
-    matches!(nal_type, NAL_SPS | NAL_PPS | NAL_AUD)
-}
-
-/// True if the access unit holds only SPS/PPS (a decoder-configuration record).
-pub fn is_parameters_only(data: &[u8]) -> bool {
-    let mut any = false;
-    for nal in nals(data) {
-        match nal.map(nal_type) {
-            Ok(NAL_SPS | NAL_PPS) => any = true,
-            _ => return false,
-        }
-    }
-    any
-}
-
-/// True if the access unit holds an IDR slice (a key frame).
-pub fn is_key(data: &[u8]) -> bool {
-    nals(data).any(|n| n.is_ok_and(|n| nal_type(n) == NAL_IDR))
-}
-
-/// What the SPS says about the picture.
+/// What an SPS says about the picture (H.264 or H.265).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpsInfo {
     /// Width in pixels after cropping.
@@ -105,7 +31,7 @@ pub struct SpsInfo {
 /// Parses an SPS NAL unit (with its header byte).
 pub fn parse_sps(sps: &[u8]) -> Result<SpsInfo> {
     use h264_reader::nal::sps::SeqParameterSet;
-    if sps.len() < 4 || nal_type(sps) != NAL_SPS {
+    if sps.len() < 4 || sps[0] & 0x1f != NAL_SPS {
         return Err(Error::corrupt("SPS too short or of the wrong NAL type"));
     }
     let rbsp =
@@ -136,125 +62,70 @@ fn chroma_idc(f: &h264_reader::nal::sps::ChromaFormat) -> u32 {
     }
 }
 
-/// A decoder configuration: the SPS and PPS NAL units that precede the pictures using them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Parameters {
-    /// Sequence parameter sets, in arrival order (usually one).
-    pub sps: Vec<Vec<u8>>,
-    /// Picture parameter sets, in arrival order (usually one).
-    pub pps: Vec<Vec<u8>>,
+/// The `AVCDecoderConfigurationRecord` (the body of `avcC`) of these parameter sets.
+pub fn avc_config(sps: &[Vec<u8>], pps: &[Vec<u8>], info: &SpsInfo) -> Result<Vec<u8>> {
+    let first = sps.first().ok_or_else(|| Error::corrupt("no SPS"))?;
+    if sps.len() > 31 || pps.len() > 255 || first.len() < 4 {
+        return Err(Error::corrupt("too many parameter sets, or a short SPS"));
+    }
+    let mut out = vec![
+        1,
+        first[1],
+        first[2],
+        first[3],
+        0xff,
+        0xe0 | sps.len() as u8,
+    ];
+    for s in sps {
+        out.extend_from_slice(&(s.len() as u16).to_be_bytes());
+        out.extend_from_slice(s);
+    }
+    out.push(pps.len() as u8);
+    for p in pps {
+        out.extend_from_slice(&(p.len() as u16).to_be_bytes());
+        out.extend_from_slice(p);
+    }
+    if matches!(first[1], 100 | 110 | 122 | 144) {
+        out.push(0xfc | info.chroma_format_idc as u8);
+        out.push(0xf8 | info.bit_depth_luma_minus8);
+        out.push(0xf8 | info.bit_depth_chroma_minus8);
+        out.push(0);
+    }
+    Ok(out)
 }
 
-impl Parameters {
-    /// Collects the SPS/PPS NAL units of a length-prefixed access unit.
-    pub fn from_access_unit(data: &[u8]) -> Result<Parameters> {
-        let mut p = Parameters::default();
-        for nal in nals(data) {
-            let nal = nal?;
-            match nal_type(nal) {
-                NAL_SPS if !p.sps.iter().any(|s| s == nal) => p.sps.push(nal.to_vec()),
-                NAL_PPS if !p.pps.iter().any(|s| s == nal) => p.pps.push(nal.to_vec()),
-                _ => {}
-            }
-        }
-        Ok(p)
-    }
+/// NAL units of one kind, in order.
+pub type NalList = Vec<Vec<u8>>;
 
-    /// True when there is at least one SPS and one PPS.
-    pub fn is_complete(&self) -> bool {
-        !self.sps.is_empty() && !self.pps.is_empty()
-    }
-
-    /// The parameters as one length-prefixed access unit (the chunk's configuration record).
-    pub fn to_access_unit(&self) -> Vec<u8> {
-        let nals: Vec<&[u8]> = self
-            .sps
-            .iter()
-            .chain(&self.pps)
-            .map(Vec::as_slice)
-            .collect();
-        access_unit(&nals)
-    }
-
-    /// The SPS/PPS as Annex B (start codes), for decoders such as openh264.
-    pub fn to_annex_b(&self, out: &mut Vec<u8>) {
-        for nal in self.sps.iter().chain(&self.pps) {
-            out.extend_from_slice(&[0, 0, 0, 1]);
-            out.extend_from_slice(nal);
+/// The SPS and PPS lists of an `AVCDecoderConfigurationRecord`.
+pub fn parse_avc_config(avcc: &[u8]) -> Result<(NalList, NalList)> {
+    let mut at = 5usize;
+    let mut take = |n: usize| -> Result<&[u8]> {
+        let s = avcc
+            .get(at..at + n)
+            .ok_or_else(|| Error::corrupt("avcC shorter than its parameter sets"))?;
+        at += n;
+        Ok(s)
+    };
+    let mut lists = [Vec::new(), Vec::new()];
+    for (i, list) in lists.iter_mut().enumerate() {
+        let mask = if i == 0 { 0x1f } else { 0xff };
+        let n = take(1)?[0] & mask;
+        for _ in 0..n {
+            let len = take(2)?;
+            let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+            list.push(take(len)?.to_vec());
         }
     }
-
-    /// Parses the first SPS.
-    pub fn sps_info(&self) -> Result<SpsInfo> {
-        parse_sps(self.sps.first().ok_or_else(|| Error::corrupt("no SPS"))?)
-    }
-
-    /// The `AVCDecoderConfigurationRecord` (ISO/IEC 14496-15 5.3.3.1) for an `avcC` box.
-    pub fn avc_decoder_config(&self, info: &SpsInfo) -> Result<Vec<u8>> {
-        let sps = self.sps.first().ok_or_else(|| Error::corrupt("no SPS"))?;
-        if self.sps.len() > 31 || self.pps.len() > 255 {
-            return Err(Error::corrupt("too many parameter sets"));
-        }
-        let mut out = vec![1, sps[1], sps[2], sps[3], 0xff, 0xe0 | self.sps.len() as u8];
-        for s in &self.sps {
-            out.extend_from_slice(&(s.len() as u16).to_be_bytes());
-            out.extend_from_slice(s);
-        }
-        out.push(self.pps.len() as u8);
-        for p in &self.pps {
-            out.extend_from_slice(&(p.len() as u16).to_be_bytes());
-            out.extend_from_slice(p);
-        }
-        if matches!(sps[1], 100 | 110 | 122 | 144) {
-            out.push(0xfc | info.chroma_format_idc as u8);
-            out.push(0xf8 | info.bit_depth_luma_minus8);
-            out.push(0xf8 | info.bit_depth_chroma_minus8);
-            out.push(0);
-        }
-        Ok(out)
-    }
+    let [sps, pps] = lists;
+    Ok((sps, pps))
 }
 
-/// Builds a length-prefixed access unit from NAL units.
-pub fn access_unit(nals: &[&[u8]]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for nal in nals {
-        out.extend_from_slice(&(nal.len() as u32).to_be_bytes());
-        out.extend_from_slice(nal);
-    }
-    out
-}
-
-/// Appends the picture NAL units of an access unit (without SPS/PPS/AUD) in Annex B form.
-pub fn append_annex_b(data: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    for nal in nals(data) {
-        let nal = nal?;
-        if !is_out_of_band(nal_type(nal)) {
-            out.extend_from_slice(&[0, 0, 0, 1]);
-            out.extend_from_slice(nal);
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use access_unit as au;
-
-    #[test]
-    fn iterates_and_rejects_bad_lengths() {
-        let data = au(&[&[0x67, 1, 2], &[0x68, 3], &[0x65, 9, 9]]);
-        let v: Vec<_> = nals(&data).map(|n| n.unwrap().to_vec()).collect();
-        assert_eq!(v.len(), 3);
-        assert!(is_key(&data));
-        assert!(!is_parameters_only(&data));
-        assert!(is_parameters_only(&au(&[&[0x67, 1], &[0x68, 2]])));
-        let mut bad = data.clone();
-        bad[3] = 200;
-        assert!(validate(&bad).is_err());
-        assert!(validate(&data[..data.len() - 1]).is_err());
-        assert!(validate(&[0, 0, 0]).is_err());
-        assert!(validate(&[0, 0, 0, 0]).is_err());
+/// The RFC 6381 codec string of an `avcC` record under sample entry `fourcc`
+/// (`avc1.PPCCLL`: profile, constraints, level).
+pub fn codec_string(fourcc: &str, avcc: &[u8]) -> String {
+    match avcc.get(1..4) {
+        Some(p) => format!("{fourcc}.{:02x}{:02x}{:02x}", p[0], p[1], p[2]),
+        None => fourcc.to_owned(),
     }
 }

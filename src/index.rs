@@ -166,11 +166,19 @@ fn scan(id: &str, dir: &Path) -> CameraMinutes {
     let Ok(days) = std::fs::read_dir(dir) else {
         return c;
     };
-    for day in days.flatten() {
+    // Only real folders and files count: a symbolic link planted among the recordings
+    // could point anywhere.
+    for day in days
+        .flatten()
+        .filter(|d| d.file_type().is_ok_and(|t| t.is_dir()))
+    {
         let Ok(files) = std::fs::read_dir(day.path()) else {
             continue;
         };
-        for f in files.flatten() {
+        for f in files
+            .flatten()
+            .filter(|f| f.file_type().is_ok_and(|t| t.is_file()))
+        {
             let name = f.file_name();
             if let Some((cam, minute, FileKind::Mp4)) = name.to_str().and_then(layout::parse_name)
                 && cam == id

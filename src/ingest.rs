@@ -1,45 +1,47 @@
-//! One camera: an OS thread with its own current-thread tokio runtime driving a retina RTSP
-//! session into a [`Recorder`]. Liveness: no frame within the connect timeout, or a silence
-//! longer than the gap timeout, ends the session; it is retried after a delay that doubles
-//! up to a cap. Each outage is logged once, with its cause, and once more when it ends.
+//! One camera's life: an OS thread that finishes what a crash left, then connects through
+//! an [`Opener`], records the frames into a [`Recorder`], and retries until stopped.
+//! Liveness: no frame within the connect timeout, or a silence longer than the gap
+//! timeout, ends the connection; it is retried after a delay that doubles up to a cap.
+//! Each outage is logged once, with its cause, and once more when it ends. All time comes
+//! from a [`Clock`], so the loop runs the same on a simulated one.
 
-use crate::config::{Camera, Retry, Transport};
+use crate::clock::{Clock, Stop};
+use crate::config::{Camera, Retry};
 use crate::error::{Error, ErrorKind, Result};
 use crate::finisher::Finisher;
-use crate::h264::Parameters;
-use crate::recorder::Recorder;
+use crate::recorder::{Journal, Recorder};
+use crate::source::{Next, Opener};
 use crate::status::{State, Status};
-use crate::time::now_micros;
-use futures::{FutureExt, StreamExt};
-use retina::client::{
-    PlayOptions, Session, SessionGroup, SessionOptions, SetupOptions, TcpTransportOptions,
-    UdpTransportOptions,
-};
-use retina::codec::{CodecItem, FrameFormat, ParametersRef, VideoParametersCodec};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-use tokio::sync::watch;
-use tokio::time::{Instant, timeout_at};
 
-/// Chunk writer buffer per camera: about a second of a 3 Mbit/s stream.
-const CHUNK_BUFFER: usize = 512 << 10;
-/// How long to wait for a TEARDOWN before giving up on it.
-const TEARDOWN_WAIT: Duration = Duration::from_secs(5);
-/// Over TCP, once the frames already received are recorded, the thread sleeps this long
-/// before it reads again, so the kernel gathers a quarter of a second of stream per wake-up
-/// instead of waking the thread for every packet. Nothing is lost meanwhile: TCP holds the
-/// data (about 100 KiB at 3 Mbit/s; Linux grows the socket's buffer to match, 374 KB
-/// measured), and a recorder has no viewer waiting for low latency. Frames are stamped up
-/// to this much late, which the clock's slew averages out. The sleep blocks the thread on
-/// purpose: its runtime serves this camera alone. UDP is read as it comes: a socket buffer
-/// (208 KiB by default) could overflow behind a sleeping reader at high bitrates.
-pub const TCP_NAP: Duration = Duration::from_millis(250);
+/// Called when a write finds the disk full (wakes the reaper).
+pub type OnFull = Arc<dyn Fn() + Send + Sync>;
+
+/// What a camera thread works with, shared by every camera.
+#[derive(Clone)]
+pub struct Deps {
+    /// Connects to cameras.
+    pub opener: Arc<dyn Opener>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Shared status.
+    pub status: Arc<Status>,
+    /// Where closed minutes go, and how leftovers are recovered.
+    pub finisher: Finisher,
+    /// How chunks are written.
+    pub journal: Journal,
+    /// Called when the disk is found full.
+    pub on_full: OnFull,
+    /// Live feeds.
+    pub live: Arc<crate::live::Hub>,
+}
 
 /// A running camera thread.
 pub struct CameraHandle {
-    /// Set to true to stop the camera (it closes its open minute first).
-    stop: watch::Sender<bool>,
+    /// Asks the camera to stop (it closes its open minute first).
+    stop: Stop,
     /// The thread.
     join: JoinHandle<()>,
 }
@@ -52,7 +54,7 @@ impl CameraHandle {
 
     /// Asks the camera to stop, without waiting.
     pub fn request_stop(&self) {
-        let _ = self.stop.send(true);
+        self.stop.request();
     }
 
     /// Stops the camera and waits for it; returns false if it had panicked.
@@ -62,124 +64,71 @@ impl CameraHandle {
     }
 }
 
-/// Everything a camera thread needs.
-struct Ctx {
-    /// The camera's settings.
-    cam: Camera,
-    /// Liveness and retry timers.
-    retry: Retry,
-    /// Shared status.
-    status: Arc<Status>,
-    /// Stop signal.
-    stop: watch::Receiver<bool>,
-}
-
-/// Called when a write finds the disk full (wakes the reaper).
-pub type OnFull = Arc<dyn Fn() + Send + Sync>;
-
 /// Starts recording `cam` on a new thread.
-pub fn spawn(
-    cam: Camera,
-    retry: Retry,
-    status: Arc<Status>,
-    finisher: &Finisher,
-    on_full: OnFull,
-) -> CameraHandle {
-    let (stop_tx, stop) = watch::channel(false);
-    let sink = finisher.sink();
-    let name = format!("cam-{}", cam.id);
+pub fn spawn(cam: Camera, retry: Retry, deps: Deps) -> CameraHandle {
+    let stop = Stop::default();
+    let s = stop.clone();
     let join = std::thread::Builder::new()
-        .name(name)
-        .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    log::error!("camera {}: cannot start its runtime: {e}", cam.id);
-                    return;
-                }
-            };
-            let mut ctx = Ctx {
-                cam,
-                retry,
-                status,
-                stop,
-            };
-            let mut recorder = Recorder::new(&ctx.cam.id, &ctx.cam.dir, sink, CHUNK_BUFFER);
-            recorder.on_disk_full(Box::new(move || on_full()));
-            rt.block_on(run(&mut ctx, &mut recorder));
-        })
+        .name(format!("cam-{}", cam.id))
+        .spawn(move || record(&cam, &retry, &deps, &s))
         .expect("spawning a camera thread");
-    CameraHandle {
-        stop: stop_tx,
-        join,
-    }
+    CameraHandle { stop, join }
 }
 
-/// How a session ended without error.
-enum Ended {
-    /// The camera was asked to stop.
-    Stopped,
-}
-
-/// Fault injection for the supervisor's test: `PINVR_FAULT_PANIC=<camera id>` makes that
-/// camera's thread panic once, after its first frame.
-fn injected_panic(id: &str) {
-    static FIRED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if std::env::var("PINVR_FAULT_PANIC").is_ok_and(|v| v == id)
-        && !FIRED.swap(true, std::sync::atomic::Ordering::SeqCst)
-    {
-        panic!("camera {id}: injected fault (PINVR_FAULT_PANIC)");
-    }
-}
-
-/// The camera's life: recover leftovers, then connect, record, retry until stopped.
-async fn run(ctx: &mut Ctx, rec: &mut Recorder) {
-    let id = ctx.cam.id.clone();
-    let recovered = crate::finish::recover(&ctx.cam.dir);
+/// The camera's life on the calling thread: recover leftovers, then connect, record, retry
+/// until `stop` is requested; the open minute is closed before it returns.
+pub fn record(cam: &Camera, retry: &Retry, deps: &Deps, stop: &Stop) {
+    let id = cam.id.as_str();
+    let recovered = deps.finisher.recover(id, &cam.dir);
     if recovered > 0 {
         log::info!("camera {id}: finished {recovered} leftover minute(s)");
     }
-    let group = Arc::new(SessionGroup::default());
-    let mut delay = ctx.retry.retry_delay;
-    // The current outage: when it began and its first cause.
-    let mut outage: Option<(Instant, String)> = None;
-    // Whether any session has recorded yet (the first success is logged once).
+    let mut rec = Recorder::new(
+        id,
+        &cam.dir,
+        Box::new(deps.finisher.clone()),
+        deps.journal.clone(),
+    );
+    let on_full = deps.on_full.clone();
+    rec.on_disk_full(Box::new(move || on_full()));
+    let mut delay = retry.retry_delay;
+    // The current outage: when it began (monotonic) and its first cause.
+    let mut outage: Option<(Duration, String)> = None;
+    // Whether any connection has recorded yet (the first success is logged once).
     let mut recorded = false;
-    ctx.status.set_state(&id, State::Connecting);
+    deps.status.set_state(id, State::Connecting);
     loop {
-        if *ctx.stop.borrow() {
+        if stop.is_requested() {
             break;
         }
         rec.session_started();
         let mut streamed = false;
-        let result = session(ctx, rec, &group, &mut |ctx| {
+        let result = session(cam, retry, deps, stop, &mut rec, &mut || {
             streamed = true;
-            ctx.status.set_state(&ctx.cam.id, State::Recording);
+            deps.status.set_state(id, State::Recording);
+            if recorded {
+                deps.status.update(id, |c| c.reconnects += 1);
+            }
             match outage.take() {
                 Some((since, _)) => log::info!(
-                    "camera {}: recording again after {:.0} s",
-                    ctx.cam.id,
-                    since.elapsed().as_secs_f64()
+                    "camera {id}: recording again after {:.0} s",
+                    (deps.clock.monotonic().saturating_sub(since)).as_secs_f64()
                 ),
-                None if !recorded => log::info!("camera {}: recording", ctx.cam.id),
+                None if !recorded => log::info!("camera {id}: recording"),
                 None => {}
             }
             recorded = true;
-        })
-        .await;
+        });
         match result {
-            Ok(Ended::Stopped) => break,
+            Ok(()) => break,
             Err(e) => {
                 let msg = e.to_string();
-                ctx.status.update(&id, |c| c.last_error = Some(msg.clone()));
-                ctx.status.set_state(&id, State::Retrying);
+                deps.status.update(id, |c| c.last_error = Some(msg.clone()));
+                deps.status.set_state(id, State::Retrying);
                 match &outage {
                     None => {
                         log::warn!("camera {id}: {msg}; retrying until it is back");
-                        outage = Some((Instant::now(), msg));
+                        outage = Some((deps.clock.monotonic(), msg));
                     }
                     Some((_, first)) if *first != msg => {
                         log::debug!("camera {id}: still down: {msg}");
@@ -188,185 +137,151 @@ async fn run(ctx: &mut Ctx, rec: &mut Recorder) {
                 }
             }
         }
+        deps.live.feed(id).session_ended();
         if streamed {
-            delay = ctx.retry.retry_delay;
+            delay = retry.retry_delay;
         }
-        // Let the camera forget the old session before we open a new one.
-        let stale = group.stale_sessions();
-        if stale.num_sessions > 0 {
-            let _ = tokio::time::timeout(TEARDOWN_WAIT, group.await_stale_sessions(&stale)).await;
-        }
-        if wait(ctx, rec, delay).await {
+        if wait(&*deps.clock, stop, &mut rec, delay) {
             break;
         }
-        delay = (delay * 2).min(ctx.retry.retry_max_delay);
+        delay = (delay * 2).min(retry.retry_max_delay);
     }
     if let Err(e) = rec.close() {
         log::error!("camera {id}: closing the last minute: {e}");
     }
-    let _ = tokio::time::timeout(TEARDOWN_WAIT, group.await_teardown()).await;
+    deps.opener.closing();
     log::info!("camera {id}: stopped");
 }
 
 /// Waits `delay` before a retry, closing the open minute when the clock leaves it.
 /// Returns true if the camera was asked to stop.
-async fn wait(ctx: &mut Ctx, rec: &mut Recorder, delay: Duration) -> bool {
-    let deadline = Instant::now() + delay;
+fn wait(clock: &dyn Clock, stop: &Stop, rec: &mut Recorder, delay: Duration) -> bool {
+    let deadline = clock.monotonic() + delay;
     loop {
-        if let Err(e) = rec.idle(now_micros()) {
-            log::error!("camera {}: closing minute: {e}", ctx.cam.id);
+        let now = clock.realtime();
+        if let Err(e) = rec.idle(now) {
+            log::error!("closing minute: {e}");
         }
-        let mut until = deadline;
+        let mut left = deadline.saturating_sub(clock.monotonic());
         if let Some(end) = rec.open_until() {
-            let left = Duration::from_micros((end - now_micros()).max(0) as u64);
-            until = until.min(Instant::now() + left);
+            left = left.min(Duration::from_micros((end - now).max(0) as u64));
         }
-        tokio::select! {
-            r = ctx.stop.changed() => if r.is_err() || *ctx.stop.borrow() { return true },
-            _ = tokio::time::sleep_until(until) => {}
+        if clock.sleep(left, stop) {
+            return true;
         }
-        if Instant::now() >= deadline {
+        if clock.monotonic() >= deadline {
             return false;
         }
     }
 }
 
-fn net(e: impl std::fmt::Display) -> Error {
-    // retina's messages carry connection details after a blank line; the first line says
-    // what happened.
-    let text = e.to_string();
-    Error::new(
-        ErrorKind::Network,
-        text.lines().next().unwrap_or_default().to_owned(),
-    )
+/// How long without a lost packet ends an episode of loss.
+const LOSS_QUIET_US: i64 = 60_000_000;
+
+/// Packet loss, said once per episode: when it starts, and when 60 s pass without any.
+/// Frames after a loss are kept (a damaged picture until the next key frame beats a hole
+/// of up to a GOP); the status counts them.
+#[derive(Default)]
+struct Loss {
+    /// The episode going on: packets lost in it, and when the last loss was (monotonic µs).
+    episode: Option<(u64, i64)>,
 }
 
-/// One connection: DESCRIBE, SETUP, PLAY, then frames until an error, silence or stop.
+impl Loss {
+    fn frame(&mut self, id: &str, lost: u16, mono: i64) {
+        match (&mut self.episode, lost) {
+            (None, 0) => {}
+            (None, n) => {
+                log::warn!(
+                    "camera {id}: {n} RTP packet(s) lost (a lossy network or camera link; over UDP, transport tcp may help): frames are kept, the picture may show damage until the next key frame; said again after 60 s without loss"
+                );
+                self.episode = Some((u64::from(n), mono));
+            }
+            (Some((total, last)), 0) => {
+                if mono - *last >= LOSS_QUIET_US {
+                    log::info!("camera {id}: no packet lost for 60 s ({total} lost before that)");
+                    self.episode = None;
+                }
+            }
+            (Some((total, last)), n) => {
+                *total += u64::from(n);
+                *last = mono;
+            }
+        }
+    }
+}
+
+/// One connection: open, then frames until an error, silence or stop (`Ok`).
 /// `on_first_frame` runs when the first frame is recorded.
-async fn session(
-    ctx: &mut Ctx,
+fn session(
+    cam: &Camera,
+    retry: &Retry,
+    deps: &Deps,
+    stop: &Stop,
     rec: &mut Recorder,
-    group: &Arc<SessionGroup>,
-    on_first_frame: &mut dyn FnMut(&Ctx),
-) -> Result<Ended> {
-    let cam = &ctx.cam;
-    let connect_deadline = Instant::now() + ctx.retry.connect_timeout;
-    let creds = cam.username.as_ref().map(|u| retina::client::Credentials {
-        username: u.clone(),
-        password: cam
-            .password
-            .as_ref()
-            .map(|p| p.expose().to_owned())
-            .unwrap_or_default(),
-    });
-    let options = SessionOptions::default()
-        .creds(creds)
-        .user_agent(format!("pinvr/{}", env!("CARGO_PKG_VERSION")))
-        .session_group(group.clone());
-    let transport = match cam.transport {
-        Transport::Tcp => retina::client::Transport::Tcp(TcpTransportOptions::default()),
-        Transport::Udp => retina::client::Transport::Udp(UdpTransportOptions::default()),
+    on_first_frame: &mut dyn FnMut(),
+) -> Result<()> {
+    let clock = &deps.clock;
+    let connect_deadline = clock.monotonic() + retry.connect_timeout;
+    let Some(mut stream) = deps.opener.open(cam, retry.connect_timeout, clock, stop)? else {
+        return Ok(());
     };
-    let connect = async {
-        let mut session = Session::describe(cam.url.clone(), options)
-            .await
-            .map_err(net)?;
-        let stream = session
-            .streams()
-            .iter()
-            .position(|s| s.media() == "video" && s.encoding_name() == "h264")
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Unsupported,
-                    "the camera offers no H.264 video stream",
-                )
-            })?;
-        session
-            .setup(
-                stream,
-                SetupOptions::default()
-                    .transport(transport)
-                    .frame_format(FrameFormat::MP4),
-            )
-            .await
-            .map_err(net)?;
-        let demuxed = session
-            .play(PlayOptions::default())
-            .await
-            .map_err(net)?
-            .demuxed()
-            .map_err(net)?;
-        Ok::<_, Error>((demuxed, stream))
-    };
-    let connect_s = ctx.retry.connect_timeout.as_secs_f64();
-    let (mut demuxed, stream) = tokio::select! {
-        _ = ctx.stop.changed() => return Ok(Ended::Stopped),
-        r = timeout_at(connect_deadline, connect) => r.map_err(|_| {
-            Error::new(ErrorKind::Network, format!("no answer within {connect_s} s"))
-        })??,
-    };
+    let feed = deps.live.feed(&cam.id);
+    feed.session_started();
+    let mut loss = Loss::default();
+    let mut watched = false;
     let mut deadline = connect_deadline;
     let mut first = true;
-    let nap = matches!(cam.transport, Transport::Tcp);
     loop {
-        // Frames already received are taken without waiting; otherwise nap (TCP) and then
-        // wait for the next one, the stop signal or the liveness deadline.
-        let item = match demuxed.next().now_or_never() {
-            Some(item) => Ok(item),
-            None => {
-                if nap && !first {
-                    std::thread::sleep(TCP_NAP);
-                }
-                tokio::select! {
-                    _ = ctx.stop.changed() => return Ok(Ended::Stopped),
-                    r = timeout_at(deadline, demuxed.next()) => r,
-                }
+        let left = deadline.saturating_sub(clock.monotonic());
+        let frame = match stream.next(left)? {
+            Next::Stopped => return Ok(()),
+            Next::Silent if first => {
+                return Err(Error::new(
+                    ErrorKind::Network,
+                    format!(
+                        "no frame within {} s of connecting",
+                        retry.connect_timeout.as_secs_f64()
+                    ),
+                ));
             }
+            Next::Silent => {
+                return Err(Error::new(
+                    ErrorKind::Network,
+                    format!("no frame for {} s", retry.gap_timeout.as_secs_f64()),
+                ));
+            }
+            Next::Frame(f) => f,
         };
-        let frame = match item {
-            Err(_) if first => {
-                return Err(Error::new(
-                    ErrorKind::Network,
-                    format!("no frame within {connect_s} s of connecting"),
-                ));
-            }
-            Err(_) => {
-                return Err(Error::new(
-                    ErrorKind::Network,
-                    format!("no frame for {} s", ctx.retry.gap_timeout.as_secs_f64()),
-                ));
-            }
-            Ok(None) => {
-                return Err(Error::new(
-                    ErrorKind::Network,
-                    "the camera closed the connection",
-                ));
-            }
-            Ok(Some(Err(e))) => return Err(net(e)),
-            Ok(Some(Ok(CodecItem::VideoFrame(f)))) => f,
-            Ok(Some(Ok(_))) => continue,
-        };
-        if (first || frame.has_new_parameters())
-            && let Some(ParametersRef::Video(v)) = demuxed.streams()[stream].parameters()
-            && let VideoParametersCodec::H264 { sps, pps } = v.codec_params()
-        {
-            rec.set_parameters(Parameters {
-                sps: vec![sps.to_vec()],
-                pps: vec![pps.to_vec()],
-            });
+        if let Some(p) = frame.params {
+            feed.set_parameters(&p);
+            rec.set_parameters(p);
         }
-        rec.frame(
-            frame.timestamp().timestamp(),
-            now_micros(),
-            frame.is_random_access_point(),
-            frame.data(),
-        )?;
-        ctx.status.update(&ctx.cam.id, |c| c.frames += 1);
+        let (rtp, key) = (frame.rtp, frame.key);
+        let mono = clock.monotonic().as_micros() as i64;
+        let now = clock.realtime();
+        let lost = frame.loss;
+        loss.frame(&cam.id, lost, mono);
+        let len = frame.data.len() as u64;
+        rec.frame(rtp, now, mono, key, frame.data)?;
+        let drift = rec.drift_ppm();
+        // After the recording: a viewer never delays the journal.
+        if feed.frame(rtp, key, frame.data) != watched {
+            watched = !watched;
+            stream.set_watched(watched);
+        }
+        deps.status.update(&cam.id, |c| {
+            c.frames += 1;
+            c.bytes += len;
+            c.last_frame_us = now;
+            c.lost_packets += u64::from(lost);
+            c.damaged_frames += u64::from(lost > 0);
+            c.drift_ppm = drift;
+        });
         if first {
             first = false;
-            on_first_frame(ctx);
-            injected_panic(&ctx.cam.id);
+            on_first_frame();
         }
-        deadline = Instant::now() + ctx.retry.gap_timeout;
+        deadline = clock.monotonic() + retry.gap_timeout;
     }
 }

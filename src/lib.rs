@@ -3,47 +3,82 @@
 //! How data moves, one process, one binary (see `DESIGN.md` in the design brief):
 //!
 //! ```text
-//! camera --RTSP/RTP--> ingest   (retina session; one OS thread and current-thread
-//!                                tokio runtime per camera; liveness timeouts, backoff)
-//!   -> record  [chunk]          (minute rotation at key frames; fixed-buffer chunk journal)
-//!   -> finish  [finish]         (chunk -> fast-start MP4 [remux, mp4], first key frame ->
-//!                                preview and thumbnail JPEG [preview]; atomic publish)
-//!   -> index                    (in-memory catalogue of minutes, rebuilt from disk)
-//!   -> web                      (tiny_http workers: pages, REST API, files with Range)
-//! reaper: keeps free space above the floor by deleting the oldest minutes
+//! camera --[source]--> ingest   (one OS thread per camera: connect through an Opener,
+//!                                RTSP with retina [source::rtsp] or a clip in tests;
+//!                                liveness timeouts, backoff; time from a [clock])
+//!   -> recorder [chunk]         (minute rotation at key frames, RTP to wall clock
+//!                                [stream_clock], fixed-buffer chunk journal on a [disk])
+//!   -> finisher [finish]        (chunk -> fast-start MP4 [remux, mp4], first key frame ->
+//!                                JPEGs [preview]; atomic publish; recovery after a crash)
+//!   -> index                    (minutes per camera; the finisher publishes into it)
+//!   -> web                      (hyper on its own runtime: pages, REST API, files and
+//!                                ranges [range], auth, limits)
+//! live: each frame also goes from the camera thread to its [live] feed, a ring of
+//!       fragments that live viewers read, while anyone watches
+//! reaper: keeps free space above the floor by deleting the oldest minutes (a Plan in, a
+//!         Pass out); archive: ranges kept for good
+//! app: the composition root the supervisor and the web share; supervisor: the threads
 //! config [config]: one JSON file, validated in two steps
 //! ```
 //!
-//! Supporting modules: [`h264`] (access units and parameter sets), [`layout`] (file names),
-//! [`time`] (UTC calendar), [`fsutil`] (crash-safe writes), [`error`] (the one error type),
-//! [`fixture`] (MP4 clips to chunks, for tests and imports).
+//! Supporting modules: [`nal`] (access units), [`codec`] (H.264 or H.265), [`parameters`]
+//! (decoder configurations and sample descriptions), [`h264`] and [`h265`] (their parameter
+//! sets), [`layout`] (file names),
+//! [`time`] (UTC calendar), [`fmt`] (labels, sizes, URLs for messages), [`fsutil`]
+//! (crash-safe writes), [`error`] (the one error type), [`random`] (secrets), [`status`]
+//! (what each camera is doing), [`logging`], [`alloc`] (allocator tuning), [`fixture`]
+//! (MP4 clips to chunks, for tests and imports), [`cmds`] (the binary's subcommands).
 
 pub mod alloc;
 pub mod app;
 pub mod archive;
+pub mod blob;
+pub mod change_search;
+pub mod changes;
 pub mod chunk;
+pub mod chunk_sink;
 pub mod clock;
+pub mod clock_sync;
 pub mod cmds;
+pub mod codec;
 pub mod config;
+pub mod disk;
 pub mod error;
+pub mod events;
 pub mod finish;
 pub mod finisher;
 pub mod fixture;
+pub mod fmt;
 pub mod fsutil;
 pub mod h264;
+pub mod h265;
 pub mod index;
 pub mod ingest;
+pub mod keyframes;
 pub mod layout;
+pub mod live;
 pub mod logging;
 pub mod mp4;
+pub mod mqtt;
+pub mod nal;
+pub mod offload;
+pub mod parameters;
 pub mod preview;
+pub mod probe;
+pub mod random;
 pub mod range;
 pub mod reaper;
 pub mod recorder;
 pub mod remux;
+pub mod signature;
+pub mod source;
 pub mod status;
+pub mod stream_clock;
 pub mod supervisor;
+pub mod syncer;
+pub mod tags;
 pub mod time;
+pub mod unsynced;
 pub mod web;
 
 pub use error::{Error, ErrorKind, Result};

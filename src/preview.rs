@@ -4,7 +4,8 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsutil;
-use crate::h264::Parameters;
+use crate::parameters::Parameters;
+use crate::signature::Signature;
 use jpeg_encoder::{Encoder, ImageBuffer, JpegColorType};
 use openh264::OpenH264API;
 use openh264::decoder::{DecodedYUV, Decoder, DecoderConfig, Flush};
@@ -25,6 +26,22 @@ struct Planes<'a> {
     strides: (usize, usize),
     width: usize,
     height: usize,
+}
+
+impl<'a> Planes<'a> {
+    /// The whole decoded picture.
+    fn of(yuv: &'a DecodedYUV<'_>) -> Planes<'a> {
+        let (width, height) = yuv.dimensions();
+        let (ys, us, _) = yuv.strides();
+        Planes {
+            y: yuv.y(),
+            u: yuv.u(),
+            v: yuv.v(),
+            strides: (ys, us),
+            width,
+            height,
+        }
+    }
 }
 
 impl ImageBuffer for Planes<'_> {
@@ -67,14 +84,42 @@ impl Previewer {
     /// the thumbnail to `thumb`, atomically. A stream openh264 cannot decode (not 4:2:0,
     /// corrupt) gives an [`ErrorKind::Unsupported`] or [`ErrorKind::Corrupt`] error and
     /// writes nothing; the decoder is then dropped, so no state of a bad stream reaches the
-    /// next picture.
+    /// next picture. Returns the picture's size and its [`Signature`].
     pub fn write(
         &mut self,
         params: &Parameters,
         annex_b: &[u8],
         jpg: &Path,
         thumb: &Path,
-    ) -> Result<(u32, u32)> {
+    ) -> Result<Shot> {
+        self.decode(params, annex_b, |yuv| {
+            let (w, h) = write_jpegs(yuv, jpg, thumb)?;
+            Ok(Shot {
+                width: w,
+                height: h,
+                signature: signature_of(yuv),
+            })
+        })
+    }
+
+    /// The [`Signature`] of a key frame (SPS, PPS and the frame as Annex B), writing nothing.
+    pub fn signature(&mut self, params: &Parameters, annex_b: &[u8]) -> Result<Signature> {
+        self.decode(params, annex_b, |yuv| Ok(signature_of(yuv)))
+    }
+
+    /// Decodes one key frame and hands the picture to `use_it`.
+    fn decode<T>(
+        &mut self,
+        params: &Parameters,
+        annex_b: &[u8],
+        use_it: impl FnOnce(&DecodedYUV<'_>) -> Result<T>,
+    ) -> Result<T> {
+        if params.codec != crate::codec::Codec::H264 {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "no preview: H.265 is not decoded here (openh264 decodes H.264 only); give the camera an H.264 sub stream (sub_url) for previews",
+            ));
+        }
         let info = params.sps_info()?;
         if info.chroma_format_idc != 1 || info.bit_depth_luma_minus8 != 0 {
             return Err(Error::new(
@@ -96,7 +141,7 @@ impl Previewer {
             }
         };
         let result = match decoder.decode(annex_b) {
-            Ok(Some(yuv)) => write_jpegs(&yuv, jpg, thumb),
+            Ok(Some(yuv)) => use_it(&yuv),
             Ok(None) => Err(Error::corrupt("no preview: decoder returned no picture")),
             Err(e) => Err(Error::corrupt(format!(
                 "no preview: key frame does not decode: {e}"
@@ -108,6 +153,11 @@ impl Previewer {
         result
     }
 
+    /// The key frame as a full-size JPEG in memory (a camera's test picture).
+    pub fn jpeg(&mut self, params: &Parameters, annex_b: &[u8]) -> Result<Vec<u8>> {
+        self.decode(params, annex_b, |yuv| encode(Planes::of(yuv)))
+    }
+
     /// Drops the decoder, if any, and returns the freed memory to the system.
     pub fn release(&mut self) {
         if self.decoder.take().is_some() {
@@ -116,13 +166,29 @@ impl Previewer {
     }
 }
 
+/// What a preview was made of.
+#[derive(Clone, Debug)]
+pub struct Shot {
+    /// Picture width.
+    pub width: u32,
+    /// Picture height.
+    pub height: u32,
+    /// The picture shrunk, for the change search.
+    pub signature: Signature,
+}
+
+fn signature_of(yuv: &DecodedYUV<'_>) -> Signature {
+    let (ys, us, _) = yuv.strides();
+    Signature::from_planes((yuv.y(), yuv.u(), yuv.v()), (ys, us), yuv.dimensions())
+}
+
 /// [`Previewer::write`] with a decoder of its own, released before returning.
 pub fn write_previews(
     params: &Parameters,
     annex_b: &[u8],
     jpg: &Path,
     thumb: &Path,
-) -> Result<(u32, u32)> {
+) -> Result<Shot> {
     let mut previewer = Previewer::default();
     let result = previewer.write(params, annex_b, jpg, thumb);
     previewer.release();
@@ -130,16 +196,9 @@ pub fn write_previews(
 }
 
 fn write_jpegs(yuv: &DecodedYUV<'_>, jpg: &Path, thumb: &Path) -> Result<(u32, u32)> {
-    let (width, height) = yuv.dimensions();
-    let (ys, us, _) = yuv.strides();
-    let full = Planes {
-        y: yuv.y(),
-        u: yuv.u(),
-        v: yuv.v(),
-        strides: (ys, us),
-        width,
-        height,
-    };
+    let full = Planes::of(yuv);
+    let (width, height) = (full.width, full.height);
+    let (ys, us) = full.strides;
     encode_to(jpg, full)?;
 
     // Thumbnail: average `f` x `f` blocks of luma and the matching chroma blocks.
@@ -193,6 +252,11 @@ fn downscale(src: &[u8], stride: usize, f: usize, (w, h): (usize, usize), dst: &
 }
 
 fn encode_to(path: &Path, image: Planes<'_>) -> Result<()> {
+    let bytes = encode(image).map_err(|e| e.context(path.display()))?;
+    fsutil::write_bytes_atomic(path, &bytes)
+}
+
+fn encode(image: Planes<'_>) -> Result<Vec<u8>> {
     if image.width == 0 || image.height == 0 || image.width > 65_535 || image.height > 65_535 {
         return Err(Error::new(
             ErrorKind::Unsupported,
@@ -202,8 +266,8 @@ fn encode_to(path: &Path, image: Planes<'_>) -> Result<()> {
     let mut bytes = Vec::new();
     Encoder::new(&mut bytes, QUALITY)
         .encode_image(image)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("encoding {}: {e}", path.display())))?;
-    fsutil::write_bytes_atomic(path, &bytes)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("encoding a JPEG: {e}")))?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -1,10 +1,16 @@
 //! A time range of one camera as one MP4, assembled from the minute files' sample tables
 //! and streamed straight from them: the header is built in memory, the media data is the
 //! minutes' `mdat` bodies back to back. No temporary file, no remux of the payload, the
-//! length known before the first byte, any byte range readable on its own.
+//! length known before the first byte, any byte range readable on its own. Minutes of
+//! different parameters (a camera that changed its resolution) make one in-band
+//! description (`avc3`/`hev1`), and the parameter sets are served from memory in front of
+//! each key frame that needs them. A minute only in the offload store is read the same
+//! way, its header and media data fetched by byte range ([`Input::Blob`]).
 
+use crate::blob::Blob;
 use crate::error::{Error, IoContext, Result};
-use crate::mp4::{self, Chunk, Track};
+use crate::mp4::{self, SampleEntry, Track};
+use crate::parameters::Parameters;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -13,14 +19,63 @@ use std::sync::Arc;
 /// Where a stretch of the virtual file's media data comes from.
 #[derive(Clone, Debug)]
 struct Part {
-    /// The minute file.
-    path: PathBuf,
-    /// Offset of the stretch in that file.
-    file_offset: u64,
+    /// A minute file, or bytes in memory.
+    source: Source,
     /// Offset of the stretch in the virtual file.
     start: u64,
     /// Length of the stretch.
     len: u64,
+}
+
+/// A minute to assemble: a local file, or bytes held elsewhere.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A minute file.
+    File(PathBuf),
+    /// A minute in the offload store.
+    Blob(Arc<dyn Blob>),
+}
+
+impl From<PathBuf> for Input {
+    fn from(p: PathBuf) -> Input {
+        Input::File(p)
+    }
+}
+
+impl From<&PathBuf> for Input {
+    fn from(p: &PathBuf) -> Input {
+        Input::File(p.clone())
+    }
+}
+
+impl Input {
+    fn parse(&self) -> Result<mp4::Parsed> {
+        match self {
+            Input::File(p) => mp4::parse(p),
+            Input::Blob(b) => mp4::parse_from(&mut crate::blob::Cursor::new(b.as_ref()), b.len())
+                .map_err(|e| e.context(b.name())),
+        }
+    }
+}
+
+/// The bytes of a [`Part`].
+#[derive(Clone, Debug)]
+enum Source {
+    /// A stretch of a minute file from this offset.
+    File(PathBuf, u64),
+    /// A stretch of a minute held elsewhere from this offset.
+    Blob(Arc<dyn Blob>, u64),
+    /// Parameter sets put in front of a key frame.
+    Memory(Arc<Vec<u8>>),
+}
+
+/// The frames kept of one minute file.
+struct Piece {
+    input: Input,
+    parsed: mp4::Parsed,
+    /// First and last sample kept (decode order).
+    first: usize,
+    last: usize,
 }
 
 /// An assembled range, ready to be read from any offset.
@@ -41,43 +96,92 @@ pub struct RangeMp4 {
 impl RangeMp4 {
     /// Assembles the minute files `files` (in time order) into one MP4. Minutes that
     /// cannot be parsed are skipped with a log line; no minute at all is an error.
-    pub fn build(files: &[PathBuf]) -> Result<RangeMp4> {
+    pub fn build<T: Into<Input> + Clone>(files: &[T]) -> Result<RangeMp4> {
+        RangeMp4::build_cut(files, None)
+    }
+
+    /// [`build`](Self::build), cut to the wall-clock times `cut` = (from, to) in
+    /// microseconds when given: the file starts at the key frame at or before `from`, with
+    /// an edit list so that players begin at `from` exactly, and ends with the last frame
+    /// before `to` (frames after it that earlier ones need stay, hidden by the edit list).
+    /// Only the media data of the frames kept is served.
+    pub fn build_cut<T: Into<Input> + Clone>(
+        files: &[T],
+        cut: Option<(i64, i64)>,
+    ) -> Result<RangeMp4> {
+        let (from, to) = cut.unwrap_or((i64::MIN, i64::MAX));
         let mut track = Track::default();
         let mut sources = Vec::new();
         let mut media_len = 0u64;
-        for path in files {
-            let parsed = match mp4::parse(path) {
+        // Ticks of the first kept frame hidden before `from`, and of the last ones after `to`.
+        let (mut skip, mut tail) = (0u64, 0u64);
+        let mut pieces = Vec::new();
+        for input in files {
+            let input: Input = input.clone().into();
+            let parsed = match input.parse() {
                 Ok(p) => p,
                 Err(e) => {
                     log::warn!("range: skipping {e}");
                     continue;
                 }
             };
-            if track.samples.is_empty() {
-                track.media_time = parsed.track.media_time;
-                track.start_us = parsed.track.start_us;
+            let t = &parsed.track;
+            let times = t.presentation_us();
+            // The frames kept, in decode order: from the key frame at or before `from`
+            // (the first frame if there is none) to the last frame shown before `to`.
+            let Some(last) = times.iter().rposition(|&(p, _)| p < to) else {
+                break;
+            };
+            let first = if pieces.is_empty() {
+                let end = times.iter().map(|&(p, d)| p + d).max().unwrap_or(i64::MIN);
+                if end <= from {
+                    continue;
+                }
+                let k = (0..=last)
+                    .rev()
+                    .find(|&i| t.samples[i].sync && times[i].0 <= from)
+                    .unwrap_or(0);
+                skip = us_to_ticks(from.saturating_sub(times[k].0).max(0));
+                track.media_time = t.samples[k].cts_offset + skip as u32;
+                track.start_us = times[k].0.max(from);
+                k
+            } else {
+                0
+            };
+            let end = times[first..=last]
+                .iter()
+                .map(|&(p, d)| p + d)
+                .max()
+                .unwrap_or(0);
+            tail = us_to_ticks(end.saturating_sub(to).max(0));
+            let whole = last + 1 == t.samples.len();
+            pieces.push(Piece {
+                input,
+                parsed,
+                first,
+                last,
+            });
+            if !whole {
+                break;
             }
-            let mut map = Vec::with_capacity(parsed.track.entries.len());
-            for e in parsed.track.entries {
-                map.push(match track.entries.iter().position(|x| *x == e) {
-                    Some(i) => i as u32,
-                    None => {
-                        track.entries.push(e);
-                        (track.entries.len() - 1) as u32
-                    }
-                });
+        }
+        let mut entries: Vec<SampleEntry> = Vec::new();
+        for p in &pieces {
+            for e in &p.parsed.track.entries {
+                if !entries.contains(e) {
+                    entries.push(e.clone());
+                }
             }
-            // Each source chunk stays a chunk, moved to where its minute lands.
-            for c in &parsed.track.chunks {
-                track.chunks.push(Chunk {
-                    offset: media_len + c.offset,
-                    samples: c.samples,
-                    entry: map[c.entry as usize],
-                });
-            }
-            track.samples.extend_from_slice(&parsed.track.samples);
-            sources.push((path.clone(), parsed.data_start, media_len, parsed.data_len));
-            media_len += parsed.data_len;
+        }
+        let in_band =
+            entries.len() > 1 && entries.windows(2).all(|w| w[0].is_hevc() == w[1].is_hevc());
+        track.entries = if in_band {
+            vec![entries[0].to_in_band()]
+        } else {
+            entries.clone()
+        };
+        for p in &pieces {
+            media_len = push_piece(p, &entries, in_band, &mut track, &mut sources, media_len)?;
         }
         if track.samples.is_empty() {
             return Err(Error::new(
@@ -85,13 +189,16 @@ impl RangeMp4 {
                 "no recorded minute in that range",
             ));
         }
+        if cut.is_some() {
+            let whole = track.duration();
+            track.edit_duration = Some(whole.saturating_sub(skip + tail).max(1));
+        }
         let header = mp4::header(&track, media_len);
         let base = header.len() as u64;
         let parts = sources
             .into_iter()
-            .map(|(path, file_offset, start, len)| Part {
-                path,
-                file_offset,
+            .map(|(source, start, len)| Part {
+                source,
                 start: base + start,
                 len,
             })
@@ -99,7 +206,7 @@ impl RangeMp4 {
         Ok(RangeMp4 {
             len: base + media_len,
             frames: track.samples.len(),
-            duration: track.duration(),
+            duration: track.edit_duration.unwrap_or_else(|| track.duration()),
             header: Arc::new(header),
             parts: Arc::new(parts),
         })
@@ -126,6 +233,76 @@ impl RangeMp4 {
     }
 }
 
+/// Appends the kept frames of `p` to `track` and their bytes to `sources` (source, start
+/// in the media data, length), from `media_len` on; returns the new media length. The
+/// kept frames lie back to back in the minute's media data; with `in_band`, key frames of
+/// an out-of-band description get its parameter sets in front, from memory.
+fn push_piece(
+    p: &Piece,
+    entries: &[SampleEntry],
+    in_band: bool,
+    track: &mut Track,
+    sources: &mut Vec<(Source, u64, u64)>,
+    mut media_len: u64,
+) -> Result<u64> {
+    let t = &p.parsed.track;
+    let mut map = Vec::new();
+    let mut inject: Vec<Option<Arc<Vec<u8>>>> = Vec::new();
+    for e in &t.entries {
+        map.push(entries.iter().position(|x| x == e).unwrap_or(0) as u32);
+        inject.push(if in_band && !e.in_band() {
+            Some(Arc::new(Parameters::from_entry(e)?.to_access_unit()))
+        } else {
+            None
+        });
+    }
+    let offsets = t.sample_offsets();
+    // The stretch of the file being gathered: (offset in the file, length).
+    let mut run: Option<(u64, u64)> = None;
+    let file = |run: (u64, u64)| match &p.input {
+        Input::File(path) => Source::File(path.clone(), p.parsed.data_start + run.0),
+        Input::Blob(b) => Source::Blob(b.clone(), p.parsed.data_start + run.0),
+    };
+    let kept = offsets[p.first..=p.last]
+        .iter()
+        .zip(&t.samples[p.first..=p.last]);
+    for (&(off, entry), &original) in kept {
+        let mut sample = original;
+        let at = media_len;
+        if let Some(params) = inject[entry as usize].as_ref().filter(|_| sample.sync) {
+            if let Some(r) = run.take() {
+                sources.push((file(r), media_len - r.1, r.1));
+            }
+            let n = params.len() as u64;
+            sources.push((Source::Memory(params.clone()), media_len, n));
+            media_len += n;
+            sample.size += n as u32;
+        }
+        let size = u64::from(original.size);
+        run = Some(match run {
+            Some((o, l)) => (o, l + size),
+            None => (off, size),
+        });
+        media_len += size;
+        track.push(sample, if in_band { 0 } else { map[entry as usize] }, at);
+    }
+    if let Some(r) = run {
+        sources.push((file(r), media_len - r.1, r.1));
+    }
+    Ok(media_len)
+}
+
+/// Microseconds to 90 kHz ticks.
+fn us_to_ticks(us: i64) -> u64 {
+    (i128::from(us) * 9 / 100) as u64
+}
+
+/// An open source: a file, or a reader of a blob's stretch.
+enum Open {
+    File(File),
+    Blob(Box<dyn Read + Send>),
+}
+
 /// Reads a byte range of a [`RangeMp4`], opening minute files as it reaches them.
 pub struct RangeReader {
     /// What is read.
@@ -134,8 +311,8 @@ pub struct RangeReader {
     pos: u64,
     /// Offset to stop at.
     end: u64,
-    /// The part being read, its open file, and the file's current position.
-    open: Option<(usize, File, u64)>,
+    /// The part being read, its open source, and the source's current position.
+    open: Option<(usize, Open, u64)>,
 }
 
 impl Read for RangeReader {
@@ -159,33 +336,55 @@ impl Read for RangeReader {
             .ok_or_else(|| std::io::Error::other("read past the end"))?;
         let within = self.pos - part.start;
         let n = want.min((part.len - within) as usize);
-        if self.open.as_ref().is_none_or(|(k, _, _)| *k != i) {
-            let f = File::open(&part.path)?;
-            // Read sequentially from here on: the kernel doubles its read-ahead, which is
-            // what a download from a cold SD card waits on.
-            let _ = nix::fcntl::posix_fadvise(
-                &f,
-                0,
-                0,
-                nix::fcntl::PosixFadviseAdvice::POSIX_FADV_SEQUENTIAL,
-            );
-            self.open = Some((i, f, u64::MAX));
+        let want_at = match &part.source {
+            Source::File(_, offset) | Source::Blob(_, offset) => offset + within,
+            Source::Memory(bytes) => {
+                buf[..n].copy_from_slice(&bytes[within as usize..within as usize + n]);
+                self.pos += n as u64;
+                return Ok(n);
+            }
+        };
+        // Reopen only when not already there: reads are sequential but for the first.
+        if self
+            .open
+            .as_ref()
+            .is_none_or(|(k, _, at)| *k != i || *at != want_at)
+        {
+            let opened = match &part.source {
+                Source::File(path, _) => {
+                    let mut f = File::open(path)?;
+                    // Read sequentially from here on: the kernel doubles its read-ahead,
+                    // which is what a download from a cold SD card waits on.
+                    let _ = nix::fcntl::posix_fadvise(
+                        &f,
+                        0,
+                        0,
+                        nix::fcntl::PosixFadviseAdvice::POSIX_FADV_SEQUENTIAL,
+                    );
+                    f.seek(SeekFrom::Start(want_at))?;
+                    Open::File(f)
+                }
+                // The rest of the part in one request.
+                Source::Blob(b, _) => Open::Blob(b.open(want_at, part.len - within)?),
+                Source::Memory(_) => unreachable!("answered above"),
+            };
+            self.open = Some((i, opened, want_at));
         }
-        let (_, f, at) = self.open.as_mut().expect("opened above");
-        // Seek only when not already there: reads are sequential but for the first.
-        let want_at = part.file_offset + within;
-        if *at != want_at {
-            f.seek(SeekFrom::Start(want_at))?;
-        }
-        let got = f.read(&mut buf[..n])?;
+        let (_, opened, at) = self.open.as_mut().expect("opened above");
+        let got = match opened {
+            Open::File(f) => f.read(&mut buf[..n])?,
+            Open::Blob(r) => r.read(&mut buf[..n])?,
+        };
         *at = want_at + got as u64;
         if got == 0 {
+            let what = match &part.source {
+                Source::File(path, _) => path.display().to_string(),
+                Source::Blob(b, _) => b.name().to_owned(),
+                Source::Memory(_) => String::new(),
+            };
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
-                format!(
-                    "{} is shorter than when the range was built",
-                    part.path.display()
-                ),
+                format!("{what} is shorter than when the range was built"),
             ));
         }
         self.pos += got as u64;

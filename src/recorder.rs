@@ -5,11 +5,11 @@
 //! a minute that already has an MP4 (restart within the minute) is merged, never clobbered.
 
 use crate::chunk::ChunkWriter;
-use crate::clock::StreamClock;
+pub use crate::chunk_sink::{Closed, Journal, Sink};
 use crate::error::{ErrorKind, Result};
-use crate::fixture::append_mp4;
-use crate::h264::Parameters;
 use crate::layout::{self, FileKind};
+use crate::parameters::Parameters;
+use crate::stream_clock::StreamClock;
 use crate::time::{Micros, minute_of};
 use std::path::{Path, PathBuf};
 
@@ -19,8 +19,10 @@ const MINUTE_US: i64 = 60_000_000;
 /// Free bytes needed before writing resumes after the disk was full.
 const RESUME_FREE: u64 = 4 << 20;
 
-/// Receives each closed chunk (the finisher queue).
-pub type Sink = Box<dyn Fn(PathBuf) + Send>;
+/// A change of the wall clock against the monotonic clock larger than this between two
+/// frames is a step of the system clock (NTP slews both clocks alike; only a step moves
+/// one against the other).
+const STEP_US: i64 = 1_000_000;
 
 /// The minute being written.
 struct OpenMinute {
@@ -39,9 +41,9 @@ pub struct Recorder {
     /// The camera's folder.
     dir: PathBuf,
     /// Where closed chunks go.
-    sink: Sink,
-    /// Size of the chunk writer's buffer.
-    buf_size: usize,
+    sink: Box<dyn Sink>,
+    /// How chunks are written.
+    journal: Journal,
     /// The minute being written, if any.
     open: Option<OpenMinute>,
     /// RTP-to-wall-clock mapping of the current connection.
@@ -58,16 +60,27 @@ pub struct Recorder {
     dropped: u64,
     /// Called when a write finds the disk full (wakes the reaper).
     on_full: Box<dyn Fn() + Send>,
+    /// Wall-clock minus monotonic time at the last frame (a change is a clock step).
+    offset: Option<i64>,
+    /// A step of the wall clock not yet applied (it is, at the next key frame).
+    step: i64,
+    /// The camera's clock rate as measured (kept across connections: the same clock).
+    rate: f64,
+    /// The spacing of the last two frames written, µs (a re-anchored frame follows the
+    /// previous one by as much, never by one tick).
+    interval: Micros,
+    /// Re-anchoring going on: how many so far, and when the last was (µs, local clock).
+    reanchors: Option<(u64, Micros)>,
 }
 
 impl Recorder {
     /// A recorder for `camera` writing under `dir`, sending closed chunks to `sink`.
-    pub fn new(camera: &str, dir: &Path, sink: Sink, buf_size: usize) -> Recorder {
+    pub fn new(camera: &str, dir: &Path, sink: Box<dyn Sink>, journal: Journal) -> Recorder {
         Recorder {
             camera: camera.to_owned(),
             dir: dir.to_owned(),
             sink,
-            buf_size,
+            journal,
             open: None,
             clock: None,
             params: None,
@@ -76,7 +89,18 @@ impl Recorder {
             full: None,
             dropped: 0,
             on_full: Box::new(|| {}),
+            offset: None,
+            step: 0,
+            rate: 0.0,
+            interval: 33_333,
+            reanchors: None,
         }
+    }
+
+    /// The camera's clock error as measured, parts per million (positive: fast), once the
+    /// current connection has sent frames.
+    pub fn drift_ppm(&self) -> Option<f64> {
+        self.clock.as_ref().map(StreamClock::drift_ppm)
     }
 
     /// Sets what to call when the disk is found full.
@@ -92,6 +116,8 @@ impl Recorder {
     /// A new connection begins: its timestamps and parameters are its own.
     pub fn session_started(&mut self) {
         self.clock = None;
+        self.offset = None;
+        self.step = 0;
         self.params = None;
         self.params_written = false;
     }
@@ -109,22 +135,52 @@ impl Recorder {
         self.skipped
     }
 
-    /// Records one access unit with RTP timestamp `rtp` (90 kHz), received at `now_us`.
-    pub fn frame(&mut self, rtp: i64, now_us: Micros, key: bool, data: &[u8]) -> Result<()> {
+    /// Records one access unit with RTP timestamp `rtp` (90 kHz), received at wall-clock
+    /// time `now_us` and monotonic time `mono_us`.
+    ///
+    /// A step of the system clock (the wall clock moving against the monotonic one) is
+    /// logged once; the frames up to the next key frame keep their times on the old clock
+    /// (RTP spacing), and at that key frame the stream moves to the new time, starting a new
+    /// minute when the new time is in another one. So no frame spans the step.
+    pub fn frame(
+        &mut self,
+        rtp: i64,
+        now_us: Micros,
+        mono_us: i64,
+        key: bool,
+        data: &[u8],
+    ) -> Result<()> {
         if !self.params.as_ref().is_some_and(Parameters::is_complete) {
             self.skipped += 1;
             return Ok(());
         }
-        let floor = self.open.as_ref().map_or(i64::MIN, |o| o.last_us + 1);
-        let t = match &mut self.clock {
+        let offset = now_us - mono_us;
+        if let Some(prev) = self.offset
+            && self.clock.is_some()
+            && (offset - prev).abs() > STEP_US
+        {
+            log::warn!(
+                "camera {}: the system clock stepped {:+.1} s; recording moves to the new time at the next key frame",
+                self.camera,
+                (offset - prev) as f64 / 1e6
+            );
+            self.step += offset - prev;
+        }
+        self.offset = Some(offset);
+        // The local clock as it read before a step not yet applied.
+        let now_us = now_us - self.step;
+        let floor = self
+            .open
+            .as_ref()
+            .map_or(i64::MIN, |o| o.last_us + self.interval);
+        let mut t = match &mut self.clock {
             Some(c) => match c.time(rtp, now_us) {
-                (t, false) => t,
+                (t, false) => {
+                    self.rate = c.rate();
+                    t
+                }
                 (t, true) => {
-                    log::warn!(
-                        "camera {}: stream time is {:.1} s off the local clock; re-anchoring",
-                        self.camera,
-                        (now_us - t) as f64 / 1e6
-                    );
+                    self.reanchored(now_us - t, now_us);
                     self.anchor(rtp, now_us.max(floor))
                 }
             },
@@ -134,12 +190,25 @@ impl Recorder {
                 return Ok(());
             }
         };
+        let mut moved = false;
+        if self.step != 0 && key {
+            if let Some(c) = &mut self.clock {
+                c.shift(self.step);
+            }
+            t += self.step;
+            self.step = 0;
+            moved = true;
+        }
         if let Some((_, tried)) = &mut self.full {
             // Disk full: drop frames, and try again only at a key frame, at most once a
             // second, once there is room for a few buffers (a few free bytes at the end
             // of a block would only let one write through), so the chunk resumes with a
             // decodable picture and the log does not flap.
-            let room = crate::reaper::usage(&self.dir).is_none_or(|(free, _)| free >= RESUME_FREE);
+            let room = self
+                .journal
+                .disk
+                .usage(&self.dir)
+                .is_none_or(|(free, _)| free >= RESUME_FREE);
             if !key || now_us - *tried < 1_000_000 || !room {
                 if key {
                     *tried = now_us;
@@ -148,7 +217,7 @@ impl Recorder {
                 return Ok(());
             }
         }
-        match self.write(rtp, t, key, data) {
+        match self.write(rtp, t, key, moved, data) {
             Err(e) if e.kind() == ErrorKind::StorageFull => {
                 self.dropped += 1;
                 self.params_written = false;
@@ -179,13 +248,20 @@ impl Recorder {
         }
     }
 
-    /// Writes one frame at time `t`, rotating and opening minutes as needed.
-    fn write(&mut self, rtp: i64, mut t: Micros, key: bool, data: &[u8]) -> Result<()> {
+    /// Writes one frame at time `t`, rotating and opening minutes as needed; `moved` says
+    /// the clock just moved to a stepped time (the open minute closes if `t` left it).
+    fn write(
+        &mut self,
+        rtp: i64,
+        mut t: Micros,
+        key: bool,
+        moved: bool,
+        data: &[u8],
+    ) -> Result<()> {
         if key
-            && self
-                .open
-                .as_ref()
-                .is_some_and(|o| t >= (o.minute + 1) * MINUTE_US)
+            && self.open.as_ref().is_some_and(|o| {
+                t >= (o.minute + 1) * MINUTE_US || (moved && minute_of(t) != o.minute)
+            })
         {
             self.close()?;
         }
@@ -208,13 +284,40 @@ impl Recorder {
             self.params_written = true;
         }
         open.writer.append(t, data)?;
+        if t > open.last_us && open.last_us > i64::MIN {
+            self.interval = (t - open.last_us).clamp(1_000, 1_000_000);
+        }
         open.last_us = open.last_us.max(t);
         Ok(())
     }
 
+    fn create(&self, path: &Path) -> Result<ChunkWriter> {
+        let j = &self.journal;
+        ChunkWriter::create_synced(&*j.disk, path, j.buf_size, j.flush, j.sync)
+    }
+
     fn anchor(&mut self, rtp: i64, wall: Micros) -> Micros {
-        self.clock = Some(StreamClock::new(rtp, wall));
+        self.clock = Some(StreamClock::new(rtp, wall, self.rate));
         wall
+    }
+
+    /// Says a re-anchoring (the stream `off` µs from the local clock) once per episode: the
+    /// first, then nothing until ten minutes pass without one.
+    fn reanchored(&mut self, off: Micros, now_us: Micros) {
+        match &mut self.reanchors {
+            Some((n, last)) if now_us - *last < 600_000_000 => {
+                *n += 1;
+                *last = now_us;
+            }
+            _ => {
+                log::warn!(
+                    "camera {}: stream time is {:.1} s off the local clock (its RTP clock jumped); re-anchoring, said once until ten minutes pass without it",
+                    self.camera,
+                    off as f64 / 1e6
+                );
+                self.reanchors = Some((1, now_us));
+            }
+        }
     }
 
     /// While disconnected: closes the open minute once the wall clock has left it.
@@ -237,9 +340,13 @@ impl Recorder {
             self.params_written = false;
             // Even if the last flush fails (disk full), the chunk holds whole records up to
             // its last good write: hand it on rather than orphan it.
-            let path = open.writer.path().to_owned();
+            let chunk = open.writer.path().to_owned();
             let result = open.writer.finish();
-            (self.sink)(path);
+            self.sink.closed(Closed {
+                camera: self.camera.clone(),
+                minute: open.minute,
+                chunk,
+            });
             result?;
         }
         Ok(())
@@ -254,18 +361,19 @@ impl Recorder {
         std::fs::create_dir_all(day)
             .map_err(|e| crate::Error::io(format_args!("creating {}", day.display()), e))?;
         if path.exists()
-            && let Err(e) = crate::finish::finish_chunk(&path)
+            && let Err(e) = self.sink.finish_now(Closed {
+                camera: self.camera.clone(),
+                minute,
+                chunk: path.clone(),
+            })
         {
             log::warn!("camera {}: leftover {}: {e}", self.camera, path.display());
         }
-        let mut writer = ChunkWriter::create(&path, self.buf_size)?;
+        let mut writer = self.create(&path)?;
         let mp4 = layout::minute_path(&self.dir, &self.camera, minute, FileKind::Mp4);
         let mut end = i64::MIN;
         if mp4.exists() {
-            match crate::mp4::start_us(&mp4).and_then(|s| {
-                let start = s.ok_or_else(|| crate::Error::corrupt("no pinvr start time"))?;
-                append_mp4(&mut writer, &mp4, start)
-            }) {
+            match crate::fixture::append_minute(&mut writer, &mp4) {
                 Ok((frames, e)) => {
                     log::info!(
                         "camera {}: continuing minute {} ({frames} frames already recorded)",
@@ -284,7 +392,7 @@ impl Recorder {
                         aside.display()
                     );
                     let _ = std::fs::rename(&mp4, &aside);
-                    writer = ChunkWriter::create(&path, self.buf_size)?;
+                    writer = self.create(&path)?;
                 }
             }
         }
@@ -301,44 +409,66 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::h264::access_unit as au;
+    use crate::nal::access_unit as au;
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    /// Collects closed minutes.
+    #[derive(Default, Clone)]
+    struct Collect(Arc<Mutex<Vec<Closed>>>);
+
+    impl Sink for Collect {
+        fn closed(&self, c: Closed) {
+            self.0.lock().unwrap().push(c);
+        }
+        fn finish_now(&self, _: Closed) -> Result<()> {
+            Ok(())
+        }
+    }
 
     #[test]
     fn rotates_at_the_first_key_frame_after_the_boundary() {
         let dir = std::env::temp_dir().join(format!("pinvr-rec-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let closed = Arc::new(Mutex::new(Vec::new()));
-        let c2 = closed.clone();
-        let sink: Sink = Box::new(move |p| c2.lock().unwrap().push(p));
-        let mut r = Recorder::new("cam", &dir, sink, 4096);
+        let closed = Collect::default();
+        let journal = Journal {
+            disk: Arc::new(crate::disk::RealDisk),
+            buf_size: 4096,
+            flush: Duration::from_secs(1),
+            sync: None,
+        };
+        let mut r = Recorder::new("cam", &dir, Box::new(closed.clone()), journal);
         r.session_started();
         // Minimal SPS/PPS bytes are enough: the recorder does not parse them.
-        r.set_parameters(Parameters {
-            sps: vec![vec![0x67, 0x42, 0, 0x1e]],
-            pps: vec![vec![0x68, 0xce]],
-        });
+        r.set_parameters(Parameters::h264(
+            vec![0x67, 0x42, 0, 0x1e],
+            vec![0x68, 0xce],
+        ));
         let t0 = 1_795_442_400_000_000 + 50_000_000; // 14:00:50
         // A P-frame first is skipped: a minute starts at a key frame.
-        r.frame(0, t0, false, &au(&[&[0x41, 1]])).unwrap();
+        r.frame(0, t0, 0, false, &au(&[&[0x41, 1]])).unwrap();
         assert_eq!(r.skipped(), 1);
         // 20 s of frames at 10 fps, key frame every 2 s.
         for i in 0..200i64 {
             let key = i % 20 == 0;
             let data = au(&[if key { &[0x65, 1] } else { &[0x41, 1] }]);
-            r.frame(i * 9000, t0 + i * 100_000, key, &data).unwrap();
+            r.frame(i * 9000, t0 + i * 100_000, i * 100_000, key, &data)
+                .unwrap();
         }
         // 14:00:50 + 10 s is the boundary; the key frame at exactly 14:01:00 closes 14:00.
-        let list = closed.lock().unwrap().clone();
+        let minute = t0 / MINUTE_US;
+        let list = closed.0.lock().unwrap().clone();
         assert_eq!(list.len(), 1);
+        assert_eq!(list[0].minute, minute);
         assert!(
-            list[0].ends_with("20261123/cam.20261123.1400.chunk"),
+            list[0].chunk.ends_with("20261123/cam.20261123.1400.chunk"),
             "{list:?}"
         );
         r.close().unwrap();
-        let list = closed.lock().unwrap().clone();
+        let list = closed.0.lock().unwrap().clone();
+        assert_eq!(list[1].minute, minute + 1);
         assert!(
-            list[1].ends_with("20261123/cam.20261123.1401.chunk"),
+            list[1].chunk.ends_with("20261123/cam.20261123.1401.chunk"),
             "{list:?}"
         );
         let _ = std::fs::remove_dir_all(&dir);

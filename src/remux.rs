@@ -1,13 +1,18 @@
 //! Chunk to fast-start MP4, in process: one pass over the chunk builds the sample table
 //! (memory grows with the number of frames, never with their bytes), a second pass copies
-//! the picture NAL units into `mdat` behind the header. Parameter changes become new sample
-//! descriptions; B-frames get `ctts` and an edit list; durations come from timestamps.
+//! the picture NAL units into `mdat` behind the header. H.264 and H.265 alike (the chunk's
+//! configuration record says which). A file whose parameters change gets one `avc3`/`hev1`
+//! description and its parameter sets in every key frame's sample (two descriptions stop
+//! Chromium at the change); B-frames get `ctts` and an edit list; durations come from
+//! timestamps.
 
 use crate::chunk::ChunkReader;
+use crate::codec::Codec;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
-use crate::h264::{self, Parameters};
-use crate::mp4::{Sample, SampleEntry, Track};
+use crate::mp4::{Sample, Track};
+use crate::nal::nals;
+use crate::parameters::Parameters;
 use std::fs::File;
 use std::io::{BufReader, Write};
 use std::path::Path;
@@ -41,10 +46,23 @@ struct Scan {
     pts_us: Vec<i64>,
     /// Bytes of media data.
     mdat_len: u64,
-    /// For each whole record before any damage: true if it becomes a sample. The second
-    /// pass follows this rather than deciding again.
-    keep: Vec<bool>,
+    /// For each whole record before any damage: what becomes of it. The second pass
+    /// follows this rather than deciding again.
+    keep: Vec<Option<Kept>>,
+    /// The decoder configurations the samples use, in order of first use.
+    configs: Vec<Parameters>,
+    /// Key frame samples start with their configuration's parameter sets.
+    in_band: bool,
     report: Remuxed,
+}
+
+/// A record that becomes a sample.
+#[derive(Clone, Copy, Debug)]
+struct Kept {
+    /// Its codec (which NAL units are pictures).
+    codec: Codec,
+    /// For a key frame, the index of its configuration in [`Scan::configs`].
+    key: Option<usize>,
 }
 
 /// Remuxes the chunk at `chunk` into a fast-start MP4 at `out` (written atomically).
@@ -68,7 +86,7 @@ pub fn remux(chunk: &Path, out: &Path) -> Result<Remuxed> {
     fsutil::write_atomic(out, |w| {
         w.write_all(&header)
             .ctx(format_args!("writing {}", out.display()))?;
-        copy_samples(chunk, &scan.keep, scan.mdat_len, w)
+        copy_samples(chunk, &scan, w)
             .map_err(|e| e.context(format_args!("writing {}", out.display())))
     })?;
     Ok(scan.report)
@@ -80,10 +98,10 @@ fn open(chunk: &Path) -> Result<ChunkReader<BufReader<File>>> {
 }
 
 /// Bytes of `data` that go into the MP4 sample: picture NALs with their length prefixes.
-fn sample_size(data: &[u8]) -> u64 {
-    h264::nals(data)
+fn sample_size(codec: Codec, data: &[u8]) -> u64 {
+    nals(data)
         .filter_map(|n| n.ok())
-        .filter(|n| !h264::is_out_of_band(h264::nal_type(n)))
+        .filter(|n| !codec.is_out_of_band(codec.nal_type(n)))
         .map(|n| 4 + n.len() as u64)
         .sum()
 }
@@ -91,14 +109,16 @@ fn sample_size(data: &[u8]) -> u64 {
 fn scan(chunk: &Path) -> Result<Scan> {
     let mut reader = open(chunk)?;
     let mut buf = Vec::new();
+    let mut codec = Codec::H264;
     let mut params = Parameters::default();
-    let mut entries: Vec<Parameters> = Vec::new();
-    let mut current: Option<u32> = None;
+    let mut current: Option<usize> = None;
     let mut s = Scan {
         track: Track::default(),
         pts_us: Vec::new(),
         mdat_len: 0,
         keep: Vec::new(),
+        configs: Vec::new(),
+        in_band: false,
         report: Remuxed::default(),
     };
     loop {
@@ -110,50 +130,46 @@ fn scan(chunk: &Path) -> Result<Scan> {
                 break;
             }
         };
-        s.keep.push(false);
-        let inband = Parameters::from_access_unit(&buf)?;
-        if !inband.sps.is_empty() || !inband.pps.is_empty() {
-            let mut next = params.clone();
-            if !inband.sps.is_empty() {
-                next.sps = inband.sps;
-            }
-            if !inband.pps.is_empty() {
-                next.pps = inband.pps;
-            }
+        s.keep.push(None);
+        if let Some(c) = Codec::of_parameters(&buf)
+            && c != codec
+        {
+            codec = c;
+            params = Parameters {
+                codec,
+                ..Parameters::default()
+            };
+            current = None;
+        }
+        let inband = Parameters::from_access_unit(codec, &buf)?;
+        if !inband.is_empty() {
+            let next = params.updated(&inband);
             if next != params {
                 params = next;
                 current = None;
             }
         }
-        if h264::is_parameters_only(&buf) {
+        if codec.is_parameters_only(&buf) {
             continue;
         }
-        let key = h264::is_key(&buf);
+        let key = codec.is_key(&buf);
         if current.is_none() && params.is_complete() && key {
-            current = Some(match entries.iter().position(|p| *p == params) {
-                Some(i) => i as u32,
+            current = Some(match s.configs.iter().position(|p| *p == params) {
+                Some(i) => i,
                 None => {
-                    let info = params.sps_info()?;
-                    s.track.entries.push(SampleEntry {
-                        width: info.width as u16,
-                        height: info.height as u16,
-                        avcc: params.avc_decoder_config(&info)?,
-                    });
-                    entries.push(params.clone());
-                    (entries.len() - 1) as u32
+                    s.track.entries.push(params.sample_entry(false)?);
+                    s.configs.push(params.clone());
+                    s.configs.len() - 1
                 }
             });
         }
-        let size = sample_size(&buf);
+        let size = sample_size(codec, &buf);
         let Some(entry) = current.filter(|_| size > 0) else {
             s.report.skipped += 1;
             continue;
         };
         if key && s.report.key_frame.is_none() {
-            let mut annex_b = Vec::new();
-            params.to_annex_b(&mut annex_b);
-            h264::append_annex_b(&buf, &mut annex_b)?;
-            s.report.key_frame = Some((params.clone(), annex_b));
+            s.report.key_frame = Some((params.clone(), params.annex_b_of(&buf)?));
         }
         let sample = Sample {
             size: size as u32,
@@ -161,13 +177,44 @@ fn scan(chunk: &Path) -> Result<Scan> {
             cts_offset: 0,
             sync: key,
         };
-        *s.keep.last_mut().expect("pushed above") = true;
-        s.track.push(sample, entry, s.mdat_len);
+        *s.keep.last_mut().expect("pushed above") = Some(Kept {
+            codec,
+            key: key.then_some(entry),
+        });
+        s.track.push(sample, entry as u32, s.mdat_len);
         s.pts_us.push(rec.time_us);
         s.mdat_len += size;
     }
     s.report.torn_bytes = reader.torn_bytes();
+    let one_codec = s.configs.windows(2).all(|w| w[0].codec == w[1].codec);
+    if s.configs.len() > 1 && one_codec {
+        in_band(&mut s);
+    }
     Ok(s)
+}
+
+/// Turns a track with several descriptions into one with a single in-band description
+/// (the first configuration's) whose key frame samples start with their parameter sets.
+fn in_band(s: &mut Scan) {
+    let first = s.track.entries[0].to_in_band();
+    let lens: Vec<u64> = s
+        .configs
+        .iter()
+        .map(|p| p.to_access_unit().len() as u64)
+        .collect();
+    let samples = std::mem::take(&mut s.track.samples);
+    s.track.entries = vec![first];
+    s.track.chunks.clear();
+    s.mdat_len = 0;
+    let kept = s.keep.iter().flatten();
+    for (mut sample, k) in samples.into_iter().zip(kept) {
+        if let Some(c) = k.key {
+            sample.size += lens[c] as u32;
+        }
+        s.track.push(sample, 0, s.mdat_len);
+        s.mdat_len += u64::from(sample.size);
+    }
+    s.in_band = true;
 }
 
 /// Sets durations and composition offsets from presentation times; returns the delay
@@ -208,21 +255,28 @@ fn assign_times(track: &mut Track, pts_us: &[i64]) -> u32 {
     delay.clamp(0, i64::from(u32::MAX)) as u32
 }
 
-/// Second pass: copies the picture NALs of the records marked in `keep` into `w`.
-fn copy_samples(chunk: &Path, keep: &[bool], expect: u64, w: &mut impl Write) -> Result<()> {
+/// Second pass: copies the picture NALs of the records kept into `w`, after the
+/// parameter sets of their configuration for key frames of an in-band track.
+fn copy_samples(chunk: &Path, scan: &Scan, w: &mut impl Write) -> Result<()> {
     let mut reader = open(chunk)?;
     let mut buf = Vec::new();
     let mut written = 0u64;
-    for &k in keep {
+    let expect = scan.mdat_len;
+    for k in &scan.keep {
         if reader.next_into(&mut buf)?.is_none() {
             break;
         }
-        if !k {
+        let Some(k) = k else {
             continue;
+        };
+        if let Some(c) = k.key.filter(|_| scan.in_band) {
+            let params = scan.configs[c].to_access_unit();
+            w.write_all(&params).ctx("copying samples")?;
+            written += params.len() as u64;
         }
-        for nal in h264::nals(&buf) {
+        for nal in nals(&buf) {
             let nal = nal?;
-            if !h264::is_out_of_band(h264::nal_type(nal)) {
+            if !k.codec.is_out_of_band(k.codec.nal_type(nal)) {
                 w.write_all(&(nal.len() as u32).to_be_bytes())
                     .and_then(|_| w.write_all(nal))
                     .ctx("copying samples")?;

@@ -41,6 +41,36 @@ pub struct CameraStatus {
     pub last_error: Option<String>,
     /// Frames received since start.
     pub frames: u64,
+    /// Bytes of video received since start.
+    pub bytes: u64,
+    /// When the last frame arrived (wall clock), 0 before the first.
+    pub last_frame_us: Micros,
+    /// Connections that delivered frames, counted from the second (reconnects).
+    pub reconnects: u64,
+    /// RTP packets lost since start (gaps in their sequence numbers).
+    pub lost_packets: u64,
+    /// Frames that came after a loss (their picture, or the next ones', may be damaged).
+    pub damaged_frames: u64,
+    /// The camera's clock error as measured, parts per million (positive: fast).
+    pub drift_ppm: Option<f64>,
+}
+
+/// The link to a service pinvr reports to (the MQTT broker): for the status page and
+/// `/metrics`.
+#[derive(Clone, Debug, Default)]
+pub struct Link {
+    /// Configured at all.
+    pub configured: bool,
+    /// Connected now.
+    pub connected: bool,
+    /// When it last connected or failed.
+    pub since_us: Micros,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+    /// Messages sent since start.
+    pub sent: u64,
+    /// Messages dropped because the link was down or slow.
+    pub dropped: u64,
 }
 
 /// The recorder's shared state.
@@ -49,6 +79,8 @@ pub struct Status {
     cameras: Mutex<BTreeMap<String, CameraStatus>>,
     /// When the process started.
     pub started_us: Micros,
+    /// The MQTT broker's link.
+    pub mqtt: Mutex<Link>,
 }
 
 impl Default for Status {
@@ -56,6 +88,7 @@ impl Default for Status {
         Status {
             cameras: Mutex::new(BTreeMap::new()),
             started_us: now_micros(),
+            mqtt: Mutex::default(),
         }
     }
 }
@@ -83,6 +116,12 @@ impl Status {
             since_us: now_micros(),
             last_error: None,
             frames: 0,
+            bytes: 0,
+            last_frame_us: 0,
+            reconnects: 0,
+            lost_packets: 0,
+            damaged_frames: 0,
+            drift_ppm: None,
         });
         f(entry);
     }
@@ -93,6 +132,29 @@ impl Status {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
+    }
+
+    /// What camera `id` is doing, `enabled` as configured: a camera not yet started is
+    /// connecting (or disabled). The one place the state shown anywhere is decided.
+    pub fn state(&self, id: &str, enabled: bool) -> State {
+        if !enabled {
+            return State::Disabled;
+        }
+        self.cameras
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .map_or(State::Connecting, |c| c.state)
+    }
+
+    /// The MQTT link's state.
+    pub fn mqtt(&self) -> Link {
+        self.mqtt.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Changes the MQTT link's state.
+    pub fn update_mqtt(&self, f: impl FnOnce(&mut Link)) {
+        f(&mut self.mqtt.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
     /// A copy of every camera's state.

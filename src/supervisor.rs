@@ -1,24 +1,56 @@
-//! The daemon's top level: starts a thread per enabled camera and the finisher, restarts a
-//! camera whose thread died, applies config file changes to just the cameras they touch,
-//! and on SIGTERM/SIGINT finishes every open minute before returning.
+//! The daemon's top level: starts the finisher, the reaper and a thread per enabled camera,
+//! restarts a camera whose thread died, applies config file changes to just the cameras
+//! they touch, and on SIGTERM/SIGINT finishes every open minute before returning. It wires
+//! the services together from the [`App`] and the [`Services`] it is given (the real
+//! cameras, clock and disk, or stand-ins in tests).
 
 use crate::app::App;
+use crate::clock::{Clock, Stop};
 use crate::config::{self, Camera, Config, Retry};
+use crate::disk::Disk;
 use crate::error::{IoContext, Result};
-use crate::finisher::Finisher;
-use crate::ingest::{self, CameraHandle};
-use crate::status::{State, Status};
+use crate::finisher::{Finisher, Hook};
+use crate::ingest::{self, CameraHandle, Deps};
+use crate::recorder::Journal;
+use crate::source::Opener;
+use crate::status::State;
 use nix::sys::signal::{SigSet, Signal};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How often the config file is re-read and camera threads checked.
 const POLL: Duration = Duration::from_millis(500);
 /// Delay before restarting a camera thread that died.
 const RESTART_DELAY: Duration = Duration::from_secs(2);
+/// Chunk writer buffer per camera: about a second of a 3 Mbit/s stream.
+const CHUNK_BUFFER: usize = 512 << 10;
+
+/// The outside world the recorder works with.
+#[derive(Clone)]
+pub struct Services {
+    /// Connects to cameras.
+    pub opener: Arc<dyn Opener>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// The disk.
+    pub disk: Arc<dyn Disk>,
+    /// Told of every finished minute (after the index).
+    pub hooks: Vec<Hook>,
+}
+
+impl Services {
+    /// The real cameras (RTSP), clock and disk.
+    pub fn real() -> Services {
+        Services {
+            opener: Arc::new(crate::source::rtsp::RtspOpener),
+            clock: Arc::new(crate::clock::RealClock),
+            disk: Arc::new(crate::disk::RealDisk),
+            hooks: Vec::new(),
+        }
+    }
+}
 
 /// A camera thread and the settings it was started with.
 struct Running {
@@ -32,55 +64,99 @@ struct Running {
 
 /// Blocks SIGTERM and SIGINT in this thread (and threads it spawns later) and starts a
 /// thread that waits for them and sets the returned flag.
-pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+pub fn stop_on_signals() -> Result<Stop> {
     let mut set = SigSet::empty();
     set.add(Signal::SIGTERM);
     set.add(Signal::SIGINT);
     set.thread_block()
         .map_err(|e| crate::Error::new(crate::ErrorKind::Io, format!("blocking signals: {e}")))?;
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
+    let stop = Stop::default();
+    let s = stop.clone();
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
             if let Ok(sig) = set.wait() {
                 log::info!("{sig}: finishing open minutes, then exiting");
-                f.store(true, Ordering::SeqCst);
+                s.request();
             }
         })
         .ctx("spawning the signal thread")?;
-    Ok(flag)
+    Ok(stop)
 }
 
-/// Runs the recorder for `app` until `stop` is set.
-pub fn run(app: Arc<App>, stop: Arc<AtomicBool>) -> Result<()> {
-    let index = app.index.clone();
-    let (finisher, finisher_thread) = Finisher::spawn(Box::new(move |_, result| {
-        if let Ok(f) = result {
-            let name = f
-                .mp4
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            if let Some((camera, minute, _)) = crate::layout::parse_name(name) {
-                index.add(camera, minute);
-            }
-        }
+/// Runs the recorder for `app` with `services` until `stop` is requested.
+pub fn run(app: Arc<App>, services: Services, stop: Stop) -> Result<()> {
+    let mut hooks = services.hooks.clone();
+    let events = app.events.clone();
+    hooks.push(Arc::new(move |f: &crate::finish::Finished| {
+        // A sub stream's minute is its camera's snapshot; the camera's own has none then.
+        let camera = f
+            .camera
+            .strip_suffix(config::SUB_SUFFIX)
+            .unwrap_or(&f.camera);
+        events.publish(crate::events::Event::Minute {
+            camera: camera.to_owned(),
+            minute: f.minute,
+            preview: f.no_preview.is_none().then(|| f.mp4.with_extension("jpg")),
+        });
     }));
+    // A main stream skips its preview while its sub stream records (and takes it again
+    // when the sub fails, so the previews never stop).
+    let status = app.status.clone();
+    let loaded = app.clone();
+    let previews: crate::finisher::Previews = Arc::new(move |camera: &str| {
+        let has_sub = loaded
+            .loaded()
+            .config
+            .cameras
+            .iter()
+            .any(|c| c.id == camera && c.sub_url.is_some());
+        let sub = format!("{camera}{}", config::SUB_SUFFIX);
+        !has_sub
+            || status
+                .snapshot()
+                .get(&sub)
+                .is_none_or(|s| s.state != crate::status::State::Recording)
+    });
+    let (finisher, finisher_thread) = Finisher::spawn_with(app.index.clone(), hooks, previews);
+    let reaper = crate::reaper::spawn(
+        app.reaper.clone(),
+        app.index.clone(),
+        services.disk.clone(),
+        services.clock.clone(),
+        stop.clone(),
+    );
+    let mqtt = crate::mqtt::spawn(app.clone(), stop.clone());
+    let offload = crate::offload::spawn(app.clone(), stop.clone());
+    let wake = app.reaper.clone();
+    let deps = Deps {
+        opener: services.opener.clone(),
+        clock: services.clock.clone(),
+        status: app.status.clone(),
+        finisher,
+        journal: Journal {
+            disk: services.disk.clone(),
+            buf_size: CHUNK_BUFFER,
+            // A killed process loses at most about a second of what it had received: the
+            // camera reads the socket up to a nap late.
+            flush: Duration::from_secs(1) - crate::source::rtsp::TCP_NAP,
+            sync: app.loaded().config.chunk_sync,
+        },
+        on_full: Arc::new(move || wake.wake()),
+        live: app.live.clone(),
+    };
     let path = app.config_path.clone();
     let mut sup = Supervisor {
-        text: std::fs::read_to_string(&path).unwrap_or_default(),
+        watch: config::Watch::new(&path),
         path,
-        status: app.status.clone(),
         app: app.clone(),
-        finisher,
+        deps,
         running: BTreeMap::new(),
         died: BTreeMap::new(),
+        recovered: Vec::new(),
     };
     sup.apply(&app.loaded().config);
-    let reaper = crate::reaper::spawn(app.clone(), stop.clone());
-    while !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(POLL);
+    while !stop.wait_timeout(POLL) {
         sup.reload();
         sup.restart_dead();
     }
@@ -91,6 +167,8 @@ pub fn run(app: Arc<App>, stop: Arc<AtomicBool>) -> Result<()> {
     }
     drop(sup);
     let _ = reaper.join();
+    let _ = mqtt.join();
+    let _ = offload.join();
     // Every camera has closed its minute; the finisher drains its queue and ends.
     let _ = finisher_thread.join();
     log::info!("all minutes finished; bye");
@@ -101,14 +179,14 @@ pub fn run(app: Arc<App>, stop: Arc<AtomicBool>) -> Result<()> {
 struct Supervisor {
     /// The config file.
     path: PathBuf,
-    /// Its last text seen (changes are detected by content; FAT has 2 s mtimes).
-    text: String,
-    /// Shared status.
-    status: Arc<Status>,
+    /// Notices when it changes.
+    watch: config::Watch,
     /// Shared application state (the config in force).
     app: Arc<App>,
-    /// The finisher queue.
-    finisher: Finisher,
+    /// What camera threads are started with.
+    deps: Deps,
+    /// Disabled cameras whose leftovers were already recovered.
+    recovered: Vec<String>,
     /// Camera threads by id.
     running: BTreeMap<String, Running>,
     /// Cameras whose thread died, with when to restart them.
@@ -119,8 +197,8 @@ impl Supervisor {
     /// Starts, stops and restarts cameras so that exactly the enabled cameras of `config`
     /// run, each with its current settings.
     fn apply(&mut self, config: &Config) {
-        let wanted: BTreeMap<&str, &Camera> = config
-            .cameras
+        let streams = config.streams();
+        let wanted: BTreeMap<&str, &Camera> = streams
             .iter()
             .filter(|c| c.enabled)
             .map(|c| (c.id.as_str(), c))
@@ -134,13 +212,18 @@ impl Supervisor {
                 let r = self.running.remove(&id).expect("listed above");
                 log::info!("camera {id}: settings changed or removed; stopping");
                 r.handle.stop();
-                self.status.remove(&id);
+                self.app.status.remove(&id);
             }
         }
         self.died.retain(|id, _| wanted.contains_key(id.as_str()));
-        for c in &config.cameras {
+        for c in &streams {
             if !c.enabled {
-                self.status.set_state(&c.id, State::Disabled);
+                self.app.status.set_state(&c.id, State::Disabled);
+                // A disabled camera's minutes still count: finish what a crash left.
+                if !self.recovered.contains(&c.id) {
+                    self.deps.finisher.recover(&c.id, &c.dir);
+                    self.recovered.push(c.id.clone());
+                }
                 continue;
             }
             if self.running.contains_key(&c.id) || self.died.contains_key(&c.id) {
@@ -152,30 +235,20 @@ impl Supervisor {
     }
 
     fn start(&mut self, cam: Camera, retry: Retry) {
-        let app = self.app.clone();
-        let on_full: ingest::OnFull = Arc::new(move || app.reaper_wake.now());
-        let handle = ingest::spawn(
-            cam.clone(),
-            retry,
-            self.status.clone(),
-            &self.finisher,
-            on_full,
-        );
+        let handle = ingest::spawn(cam.clone(), retry, self.deps.clone());
         self.running
             .insert(cam.id.clone(), Running { cam, retry, handle });
     }
 
-    /// Re-reads the config file; applies it if it changed and is valid.
+    /// Re-reads the config file if it changed; applies it if it is valid.
     fn reload(&mut self) {
-        let Ok(text) = std::fs::read_to_string(&self.path) else {
-            return;
-        };
-        if text == self.text {
+        if !self.watch.changed(&self.path) {
             return;
         }
-        self.text = text;
-        let parsed = config::parse(&self.text);
-        match parsed.and_then(|raw| config::validate(&raw).map(|c| (raw, c))) {
+        let loaded = config::load(&self.path);
+        // Loading may rewrite the file (a password in clear hashed): that is no change.
+        self.watch = config::Watch::new(&self.path);
+        match loaded {
             Ok((raw, config)) => {
                 log::info!("{}: changed; applying", self.path.display());
                 if config.web.listen != self.app.loaded().config.web.listen {
@@ -184,6 +257,8 @@ impl Supervisor {
                     );
                 }
                 self.app.set(raw, config.clone());
+                // Cameras started from now on sync as the new file says.
+                self.deps.journal.sync = config.chunk_sync;
                 self.apply(&config);
             }
             Err(e) => {
@@ -191,7 +266,8 @@ impl Supervisor {
                     "{}: changed but invalid, keeping the running settings: {e}",
                     self.path.display()
                 );
-                self.app.set_error(e.to_string());
+                self.app
+                    .set_error(e.to_string(), config::salvage_web(&self.path));
             }
         }
     }

@@ -109,6 +109,70 @@ pub fn iso8601(t: Micros) -> String {
     )
 }
 
+/// Parses an RFC 3339 time (`2026-11-23T14:36:50Z`, `2026-11-23T15:36:50.5+01:00`) into
+/// microseconds since the epoch.
+pub fn parse_rfc3339(s: &str) -> Option<Micros> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let date = Date::parse(&format!("{year:04}{month:02}{day:02}"))?;
+    if h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut frac_us = 0i64;
+    if let Some(f) = rest.strip_prefix('.') {
+        let digits = f.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let d = &f[..digits.min(6)];
+        frac_us = d.parse::<i64>().ok()? * 10i64.pow(6 - d.len() as u32);
+        rest = &f[digits..];
+    }
+    let offset_s = match rest {
+        "Z" | "z" => 0,
+        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
+            let oh: i64 = o[1..3].parse().ok()?;
+            let om: i64 = o[4..6].parse().ok()?;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let v = oh * 3600 + om * 60;
+            if o.starts_with('-') { -v } else { v }
+        }
+        _ => return None,
+    };
+    let secs = date.days() * 86_400 + h * 3600 + mi * 60 + sec.min(59) - offset_s;
+    Some(secs * 1_000_000 + frac_us)
+}
+
+/// A time as `YYYY-MM-DDTHH:MM:SS.mmmZ` when it has a fraction of a second, else as
+/// [`iso8601`].
+pub fn rfc3339(t: Micros) -> String {
+    let ms = t.rem_euclid(1_000_000) / 1000;
+    let base = iso8601(t);
+    if ms == 0 {
+        base
+    } else {
+        format!("{}.{ms:03}Z", &base[..19])
+    }
+}
+
 /// The current time in microseconds since the Unix epoch.
 pub fn now_micros() -> Micros {
     let d = std::time::SystemTime::now()
@@ -140,6 +204,29 @@ mod tests {
             "20230229", "20261301", "20261100", "2026112", "2026-1-1", "", "+0261123",
         ] {
             assert!(Date::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parses_rfc3339() {
+        let t =
+            days_from_civil(2026, 11, 23) * 86_400_000_000 + (14 * 3600 + 36 * 60 + 50) * 1_000_000;
+        assert_eq!(parse_rfc3339("2026-11-23T14:36:50Z"), Some(t));
+        assert_eq!(parse_rfc3339("2026-11-23T15:36:50+01:00"), Some(t));
+        assert_eq!(parse_rfc3339("2026-11-23T14:36:50.25Z"), Some(t + 250_000));
+        assert_eq!(rfc3339(t + 250_000), "2026-11-23T14:36:50.250Z");
+        assert_eq!(rfc3339(t), "2026-11-23T14:36:50Z");
+        for bad in [
+            "",
+            "2026-11-23",
+            "2026-11-23T14:36Z",
+            "2026-02-30T00:00:00Z",
+            "2026-11-23T24:00:00Z",
+            "2026-11-23T14:36:50",
+            "2026-11-23T14:36:50+1:00",
+            "yesterday",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }
 

@@ -1,10 +1,11 @@
 //! The reaper and a full disk on a real (loop-mounted ext4) filesystem: oldest minutes go
 //! first, archives and the open minute stay, recording goes on through deletions, and a
-//! full disk costs frames, never a damaged MP4.
+//! full disk costs frames, never a damaged MP4; with offload on, a small disk deletes
+//! uploaded minutes and loses (and counts) only what the floor takes before upload.
 
 mod common;
 
-use common::cameras::{FakeCamera, free_port};
+use common::cameras::FakeCamera;
 use common::daemon::Pinvr;
 use common::disk::SmallDisk;
 use common::{Clip, camera_clip, decode_errors, duration, minutes, scratch};
@@ -15,10 +16,41 @@ use std::time::{Duration, Instant};
 
 /// Writes a minute of `camera` from `clip` at `minute` under `data` (MP4 and JPEGs).
 fn minute(data: &Path, camera: &str, minute: i64, clip: &Path) {
-    let chunk = minute_path(&data.join(camera), camera, minute, FileKind::Chunk);
-    std::fs::create_dir_all(chunk.parent().unwrap()).unwrap();
-    pinvr::fixture::mp4_to_chunk(&[clip], &chunk, minute * 60_000_000).unwrap();
-    pinvr::finish::finish_chunk(&chunk).unwrap();
+    common::write_minute(data, camera, minute, clip, 0);
+}
+
+/// One reaper pass over what `app`'s config says, as the reaper thread runs it.
+fn reap(app: &pinvr::app::App) -> Vec<pinvr::reaper::Freed> {
+    let plan = app.reaper.plan().expect("a reaper section");
+    let now = pinvr::time::minute_of(pinvr::time::now_micros());
+    pinvr::reaper::pass(&plan, &app.index, &pinvr::disk::RealDisk, now).freed
+}
+
+/// Archives `camera`'s minutes `from..=to` with `note`, as the web form does.
+fn archive(
+    app: &pinvr::app::App,
+    camera: &str,
+    from: i64,
+    to: i64,
+    note: &str,
+) -> pinvr::archive::Archive {
+    let files = app.minute_files(camera, from, to).unwrap();
+    let mp4 = pinvr::range::RangeMp4::build(&files).unwrap();
+    let (start, end) = (pinvr::fmt::minute_label(from), pinvr::fmt::minute_label(to));
+    let req = pinvr::archive::Request {
+        camera,
+        start: &start,
+        end: &end,
+        mp4: &mp4,
+        note,
+        tags: &[],
+    };
+    pinvr::archive::create(
+        &app.loaded().config.archive_dir,
+        &req,
+        pinvr::time::now_micros(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -67,12 +99,9 @@ fn reaper_deletes_oldest_first_and_keeps_archives_and_the_open_minute() {
     write_config(0);
     let app = pinvr::app::App::load(config_path.clone());
     // An archive of yesterday's first minutes, on the same disk.
-    let archive =
-        pinvr::archive::create(&app, "a", day - 1440 + 100, day - 1440 + 102, "kept").unwrap();
+    let archive = archive(&app, "a", day - 1440 + 100, day - 1440 + 102, "kept");
     assert!(
-        pinvr::reaper::pass(&app)
-            .iter()
-            .all(|f| f.minutes.is_empty()),
+        reap(&app).iter().all(|f| f.minutes.is_empty()),
         "nothing to do above the floor"
     );
 
@@ -86,10 +115,7 @@ fn reaper_deletes_oldest_first_and_keeps_archives_and_the_open_minute() {
     });
     std::fs::write(&config_path, c.to_string()).unwrap();
     let aged = pinvr::app::App::load(config_path.clone());
-    let gone: Vec<(String, i64)> = pinvr::reaper::pass(&aged)
-        .into_iter()
-        .flat_map(|f| f.minutes)
-        .collect();
+    let gone: Vec<(String, i64)> = reap(&aged).into_iter().flat_map(|f| f.minutes).collect();
     let old_b: Vec<(String, i64)> = made
         .iter()
         .filter(|(c, m)| *c == "b" && *m < now - 1440)
@@ -105,7 +131,7 @@ fn reaper_deletes_oldest_first_and_keeps_archives_and_the_open_minute() {
     let floor = disk.free() + 5 * size + size / 2;
     write_config(floor);
     let app = pinvr::app::App::load(config_path.clone());
-    let freed = pinvr::reaper::pass(&app);
+    let freed = reap(&app);
     let deleted: Vec<(String, i64)> = freed.iter().flat_map(|f| f.minutes.clone()).collect();
     let expected: Vec<(String, i64)> = made
         .iter()
@@ -153,7 +179,7 @@ fn reaper_deletes_oldest_first_and_keeps_archives_and_the_open_minute() {
     // protected and says so.
     write_config(u64::MAX / 2);
     let app = pinvr::app::App::load(config_path);
-    pinvr::reaper::pass(&app);
+    reap(&app);
     assert!(minute_path(&data.join("a"), "a", now, FileKind::Mp4).exists());
     assert!(archive_dir.join(format!("{}.mp4", archive.name)).exists());
     assert_eq!(pinvr::archive::list(&archive_dir).len(), 1);
@@ -177,7 +203,6 @@ fn recording_goes_on_through_deletions_on_a_small_disk() {
     let floor = disk.free().saturating_sub(2_500_000);
     let config = json!({
         "data_dir": data,
-        "web": { "listen": format!("127.0.0.1:{}", free_port()) },
         "reaper": { "min_free_bytes": floor, "min_free_percent": 0, "interval_s": 2 },
         "cameras": [ { "id": "cam", "url": cam.url() } ]
     });
@@ -236,7 +261,6 @@ fn a_full_disk_drops_frames_and_recording_resumes_when_space_returns() {
     let cam = FakeCamera::start(&camera_clip(), None);
     let config = json!({
         "data_dir": data,
-        "web": { "listen": format!("127.0.0.1:{}", free_port()) },
         "cameras": [ { "id": "cam", "url": cam.url() } ]
     });
     // Ballast leaves about half a megabyte: a few seconds of this stream.
@@ -275,4 +299,71 @@ fn a_full_disk_drops_frames_and_recording_resumes_when_space_returns() {
     }
     let last = files.last().unwrap();
     assert!(duration(last) > 3.0);
+}
+
+#[test]
+fn with_offload_a_small_disk_loses_only_what_the_floor_takes_before_upload() {
+    let dir = scratch("reaper-offload");
+    let Some(disk) = SmallDisk::new(&dir, 32) else {
+        return;
+    };
+    let data = disk.dir.join("data");
+    let clip = Clip::small(3).mp4();
+    let now = pinvr::time::minute_of(pinvr::time::now_micros());
+    let first = now - 30;
+    for k in 0..10 {
+        minute(&data, "a", first + k, &clip);
+    }
+    let mp4 = |m: i64| minute_path(&data.join("a"), "a", m, FileKind::Mp4);
+    let size = std::fs::metadata(mp4(first)).unwrap().len();
+    let config_path = dir.join("pinvr.json");
+    // pinvr with offload on (keep_local_days 0) whose uploader has sent the first four
+    // minutes, as its journal says.
+    let load = |floor: u64| {
+        let c = json!({
+            "data_dir": data,
+            "reaper": { "min_free_bytes": floor, "min_free_percent": 0 },
+            "cameras": [ { "id": "a", "url": "rtsp://127.0.0.1:9/" } ],
+            "offload": { "endpoint": "http://127.0.0.1:9", "bucket": "pinvr",
+                         "access_key": "AK", "secret_key": "SK", "keep_local_days": 0 },
+        });
+        std::fs::write(&config_path, c.to_string()).unwrap();
+        let app = pinvr::app::App::load(config_path.clone());
+        for m in first..first + 4 {
+            let u = pinvr::offload::journal::Uploaded {
+                size: std::fs::metadata(mp4(m)).map_or(size, |md| md.len()),
+                summary: None,
+                preview: true,
+                thumbnail: true,
+            };
+            app.offload.mark("a", m, u);
+        }
+        app
+    };
+    // Above the floor: the four uploaded minutes leave the disk, the rest stay.
+    let freed = reap(&load(0));
+    let gone: Vec<i64> = freed
+        .iter()
+        .flat_map(|f| f.minutes.iter().map(|m| m.1))
+        .collect();
+    assert_eq!(gone, (first..first + 4).collect::<Vec<_>>());
+    let counted = |f: &[pinvr::reaper::Freed]| {
+        f.iter()
+            .fold((0, 0), |(o, l), f| (o + f.offloaded, l + f.lost))
+    };
+    assert_eq!(counted(&freed), (4, 0));
+    assert!((first + 4..first + 10).all(|m| mp4(m).exists()));
+    // The floor asks for about three minutes' more room: the oldest minutes not yet
+    // uploaded go, each counted as lost.
+    let freed = reap(&load(disk.free() + 2 * size + size / 2));
+    let gone: Vec<i64> = freed
+        .iter()
+        .flat_map(|f| f.minutes.iter().map(|m| m.1))
+        .collect();
+    assert_eq!(
+        gone,
+        (first + 4..first + 4 + gone.len() as i64).collect::<Vec<_>>()
+    );
+    assert!((2..=4).contains(&gone.len()), "{gone:?}");
+    assert_eq!(counted(&freed), (0, gone.len()));
 }

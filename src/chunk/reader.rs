@@ -5,7 +5,6 @@
 
 use super::{HEADER_LEN, MAX_RECORD_LEN, VERSION};
 use crate::error::{Error, IoContext, Result};
-use crate::h264;
 use std::io::{ErrorKind, Read};
 
 /// One record's header; its payload is in the caller's buffer.
@@ -73,7 +72,7 @@ impl<R: Read> ChunkReader<R> {
             self.torn = (HEADER_LEN + got) as u64;
             return Ok(None);
         }
-        h264::validate(buf).map_err(|e| e.context(format_args!("record at byte {at}")))?;
+        crate::nal::validate(buf).map_err(|e| e.context(format_args!("record at byte {at}")))?;
         self.offset += HEADER_LEN as u64 + len;
         Ok(Some(Record {
             time_us,
@@ -112,7 +111,7 @@ mod tests {
     use crate::chunk::header;
 
     fn record(time: i64, nals: &[&[u8]]) -> Vec<u8> {
-        let au = crate::h264::access_unit(nals);
+        let au = crate::nal::access_unit(nals);
         let mut v = header(au.len(), time).to_vec();
         v.extend_from_slice(&au);
         v

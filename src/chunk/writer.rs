@@ -1,28 +1,35 @@
 //! Appends records to a chunk file through one fixed-size buffer that is allocated once and
-//! reused, flushed at every key frame and at least once per second of stream time.
+//! reused, flushed at every key frame and at least once per flush interval of stream time.
 
 use super::{HEADER_LEN, header};
+use crate::codec::Codec;
+use crate::disk::{Disk, JournalFile, RealDisk};
 use crate::error::{IoContext, Result};
-use crate::h264;
-use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-/// Flush at least this often (stream time, microseconds). Frames reach the writer up to
-/// [`crate::ingest::TCP_NAP`] after they arrive, so a killed process loses at most about
-/// one second of what it had received.
-const FLUSH_INTERVAL_US: i64 = 1_000_000 - crate::ingest::TCP_NAP.as_micros() as i64;
+/// Flush interval of [`ChunkWriter::create`]: a second.
+const DEFAULT_FLUSH: Duration = Duration::from_secs(1);
 
 /// Writes chunk records to a file.
 pub struct ChunkWriter {
     /// The open chunk file.
-    file: File,
+    file: Box<dyn JournalFile>,
     /// Where the file is, for error messages.
     path: PathBuf,
     /// Records not yet written to the file; its capacity is fixed at creation.
     buf: Vec<u8>,
     /// Stream time of the last flush.
     last_flush_us: i64,
+    /// Flush at least this often (stream time, microseconds).
+    flush_us: i64,
+    /// Have the file synced to the disk at least this often (stream time), if at all.
+    sync_us: Option<i64>,
+    /// Stream time of the last sync asked for.
+    last_sync_us: i64,
+    /// The codec of the last configuration record appended (H.264 until one says else).
+    codec: Codec,
     /// Bytes handed to the file so far (written or buffered).
     len: u64,
     /// Bytes known to be in the file, all whole records: a failed write is cut back to
@@ -31,14 +38,43 @@ pub struct ChunkWriter {
 }
 
 impl ChunkWriter {
-    /// Creates (truncating) the chunk at `path` with a buffer of `buf_size` bytes.
+    /// Creates (truncating) the chunk at `path` with a buffer of `buf_size` bytes, flushed
+    /// at least every second.
     pub fn create(path: &Path, buf_size: usize) -> Result<ChunkWriter> {
-        let file = File::create(path).ctx(format_args!("creating {}", path.display()))?;
+        ChunkWriter::create_on(&RealDisk, path, buf_size, DEFAULT_FLUSH)
+    }
+
+    /// Creates the chunk at `path` on `disk`, flushed at least every `flush` of stream time.
+    pub fn create_on(
+        disk: &dyn Disk,
+        path: &Path,
+        buf_size: usize,
+        flush: Duration,
+    ) -> Result<ChunkWriter> {
+        ChunkWriter::create_synced(disk, path, buf_size, flush, None)
+    }
+
+    /// [`create_on`](Self::create_on), with the file synced to the disk (by the
+    /// [`crate::syncer`]) at least every `sync` of stream time when given.
+    pub fn create_synced(
+        disk: &dyn Disk,
+        path: &Path,
+        buf_size: usize,
+        flush: Duration,
+        sync: Option<Duration>,
+    ) -> Result<ChunkWriter> {
+        let file = disk
+            .create(path)
+            .ctx(format_args!("creating {}", path.display()))?;
         Ok(ChunkWriter {
             file,
             path: path.to_owned(),
             buf: Vec::with_capacity(buf_size),
             last_flush_us: i64::MIN,
+            flush_us: flush.as_micros() as i64,
+            sync_us: sync.map(|d| d.as_micros() as i64),
+            last_sync_us: i64::MIN,
+            codec: Codec::H264,
             len: 0,
             durable: 0,
         })
@@ -48,10 +84,14 @@ impl ChunkWriter {
     /// and parameter records are flushed at once, others when a second has passed or the
     /// buffer is full. Malformed access units are refused before anything is written.
     pub fn append(&mut self, time_us: i64, data: &[u8]) -> Result<()> {
-        h264::validate(data).map_err(|e| e.context(format_args!("{}", self.path.display())))?;
-        let flush_now = h264::is_key(data)
-            || h264::is_parameters_only(data)
-            || time_us.saturating_sub(self.last_flush_us) >= FLUSH_INTERVAL_US;
+        crate::nal::validate(data)
+            .map_err(|e| e.context(format_args!("{}", self.path.display())))?;
+        if let Some(codec) = Codec::of_parameters(data) {
+            self.codec = codec;
+        }
+        let flush_now = self.codec.is_key(data)
+            || self.codec.is_parameters_only(data)
+            || time_us.saturating_sub(self.last_flush_us) >= self.flush_us;
         let h = header(data.len(), time_us);
         if self.buf.len() + HEADER_LEN + data.len() > self.buf.capacity() {
             self.flush()?;
@@ -71,6 +111,14 @@ impl ChunkWriter {
         if flush_now {
             self.flush()?;
             self.last_flush_us = time_us;
+            if let Some(every) = self.sync_us
+                && time_us.saturating_sub(self.last_sync_us) >= every
+            {
+                self.last_sync_us = time_us;
+                if let Some(f) = self.file.handle() {
+                    crate::syncer::request(f);
+                }
+            }
         }
         Ok(())
     }
@@ -97,8 +145,7 @@ impl ChunkWriter {
                 Ok(())
             }
             Err(e) => {
-                let _ = self.file.set_len(self.durable);
-                let _ = self.file.seek(SeekFrom::Start(self.durable));
+                let _ = self.file.truncate(self.durable);
                 self.len = self.durable;
                 Err(crate::Error::io(
                     format_args!("writing {}", self.path.display()),

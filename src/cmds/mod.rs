@@ -13,7 +13,9 @@ pub const USAGE: &str = "\
 usage: pinvr <command> [options]
 
 commands:
-  run --config FILE            record the configured cameras and serve the web UI
+  run --config FILE [--listen ADDR]
+                               record the configured cameras and serve the web UI
+                               (--listen overrides web.listen)
   init [--output FILE] [--data-dir DIR] [--listen ADDR] [--camera ID=RTSP_URL]...
                                write a starting config (asks questions on a terminal)
   check-config FILE            validate a config file and print what it means

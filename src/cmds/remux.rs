@@ -32,7 +32,8 @@ pub fn run(mut args: Args) -> Result<()> {
     match &r.key_frame {
         _ if no_preview => {}
         Some((params, annex_b)) => {
-            let (w, h) = crate::preview::write_previews(params, annex_b, &jpg, &thumb)?;
+            let shot = crate::preview::write_previews(params, annex_b, &jpg, &thumb)?;
+            let (w, h) = (shot.width, shot.height);
             println!("{}: {w}x{h}; {}", jpg.display(), thumb.display());
         }
         None => println!("no key frame: no preview"),

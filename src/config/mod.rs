@@ -3,13 +3,22 @@
 //! field (`cameras[1].id: ...`) and the reason.
 
 mod file;
+mod mqtt;
+mod offload;
+pub mod password;
 mod raw;
 mod secret;
+mod streams;
 mod validate;
 
-pub use file::{load, parse, save};
+pub use file::{
+    MAX_FILE, Watch, load, parse, patch_admin_password, remove_leftovers, salvage_web, save,
+};
+pub use mqtt::{DEFAULT_PREFIX as MQTT_DEFAULT_PREFIX, Mqtt, RawMqtt};
+pub use offload::{Offload, RawOffload};
 pub use raw::{RawCamera, RawConfig, RawReaper, RawRetry, RawWeb};
 pub use secret::Secret;
+pub use streams::{SUB_SUFFIX, valid_stream_id};
 pub use validate::{valid_id, validate};
 
 use std::net::SocketAddr;
@@ -28,6 +37,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Folder for archived ranges (never reaped).
     pub archive_dir: PathBuf,
+    /// How often the open minute is synced to the disk (`None`: never).
+    pub chunk_sync: Option<Duration>,
     /// Web server settings.
     pub web: Web,
     /// Liveness and retry timers.
@@ -36,6 +47,10 @@ pub struct Config {
     pub reaper: Option<Reaper>,
     /// The cameras, in file order.
     pub cameras: Vec<Camera>,
+    /// The MQTT broker, if any.
+    pub mqtt: Option<Mqtt>,
+    /// The object store, if any.
+    pub offload: Option<Offload>,
 }
 
 /// Validated `web`.
@@ -43,8 +58,12 @@ pub struct Config {
 pub struct Web {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Password for the config form, if any.
+    /// The admin password's hash, once set.
     pub admin_password: Option<Secret>,
+    /// Viewing without logging in.
+    pub anonymous_view: bool,
+    /// Extra host names the UI may be reached by (lower case).
+    pub hosts: Vec<String>,
 }
 
 /// Validated `retry`.
@@ -89,6 +108,10 @@ pub struct Camera {
     pub id: String,
     /// RTSP URL without credentials.
     pub url: url::Url,
+    /// The low-resolution stream's URL, if any (see [`Camera::sub`]).
+    pub sub_url: Option<url::Url>,
+    /// For a sub stream: the id of the camera it belongs to.
+    pub sub_of: Option<String>,
     /// RTSP user name.
     pub username: Option<String>,
     /// RTSP password.

@@ -14,6 +14,11 @@ pub struct RawConfig {
     /// Folder for archived ranges; default `<data_dir>/archive`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive_dir: Option<String>,
+    /// Seconds between syncs of the minute being recorded to the disk, which bounds what a
+    /// power cut loses of it; 0 turns syncing off (the kernel writes back within about
+    /// 30 s). Default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_sync_s: Option<f64>,
     /// Web server settings.
     #[serde(default)]
     pub web: RawWeb,
@@ -26,6 +31,12 @@ pub struct RawConfig {
     /// The cameras.
     #[serde(default)]
     pub cameras: Vec<RawCamera>,
+    /// The MQTT broker (Home Assistant); absent: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt: Option<super::mqtt::RawMqtt>,
+    /// The S3-compatible store minutes and archives are copied to; absent: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offload: Option<super::offload::RawOffload>,
 }
 
 /// `web`.
@@ -35,9 +46,18 @@ pub struct RawWeb {
     /// Address and port to listen on; default `0.0.0.0:8080`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
-    /// Password for the config form; null means no password.
+    /// The admin password's hash (a password typed here in clear is replaced by its hash
+    /// when pinvr reads the file); null means none is set yet, and the first visit sets it.
     #[serde(default)]
     pub admin_password: Option<Secret>,
+    /// Let anyone on the network view (pages, API reads, images, video, live) without
+    /// logging in; changing anything still needs the password. Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anonymous_view: Option<bool>,
+    /// Host names the web UI is reached by, besides IP addresses, `localhost` and this
+    /// machine's own name (requests naming another host are refused: DNS rebinding).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
 }
 
 /// `retry`.
@@ -84,6 +104,10 @@ pub struct RawCamera {
     pub id: String,
     /// `rtsp://host[:port]/path`, without credentials.
     pub url: String,
+    /// The camera's low-resolution stream (same credentials): previews, the live grid and
+    /// the change search use it, and it is recorded too, small; default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_url: Option<String>,
     /// RTSP user name; default none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,

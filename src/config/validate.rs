@@ -42,8 +42,23 @@ pub fn validate(raw: &RawConfig) -> Result<Config> {
     {
         err(
             "web.admin_password",
-            "must not be empty (use null for no password)".into(),
+            "must not be empty (use null to set it from the web UI)".into(),
         );
+    }
+    let mut hosts = Vec::new();
+    for (i, h) in raw.web.hosts.iter().enumerate() {
+        let ok = !h.is_empty()
+            && h.len() <= 253
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if ok {
+            hosts.push(h.to_ascii_lowercase());
+        } else {
+            err(
+                &format!("web.hosts[{i}]"),
+                format!("{h:?} is not a host name"),
+            );
+        }
     }
 
     let d = Retry::default();
@@ -116,6 +131,19 @@ pub fn validate(raw: &RawConfig) -> Result<Config> {
         }
     });
 
+    let chunk_sync = match raw.chunk_sync_s {
+        None => Some(Duration::from_secs(5)),
+        Some(0.0) => None,
+        Some(s) if s > 0.0 && s <= 600.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) => {
+            err(
+                "chunk_sync_s",
+                format!("{s} must be 0 (off) or more than 0 and at most 600"),
+            );
+            None
+        }
+    };
+
     let mut seen = HashSet::new();
     let mut cameras = Vec::new();
     for (i, c) in raw.cameras.iter().enumerate() {
@@ -136,6 +164,19 @@ pub fn validate(raw: &RawConfig) -> Result<Config> {
             Err(msg) => {
                 err(&at("url"), msg);
                 continue;
+            }
+        };
+        let sub_url = match c
+            .sub_url
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(check_url)
+        {
+            None => None,
+            Some(Ok(u)) => Some(u),
+            Some(Err(msg)) => {
+                err(&at("sub_url"), msg);
+                None
             }
         };
         let transport = match c.transport.as_deref() {
@@ -164,6 +205,8 @@ pub fn validate(raw: &RawConfig) -> Result<Config> {
         cameras.push(Camera {
             id: c.id.clone(),
             url,
+            sub_url,
+            sub_of: None,
             username: c.username.clone().filter(|u| !u.is_empty()),
             password: c.password.clone().filter(|p| !p.0.is_empty()),
             enabled: c.enabled.unwrap_or(true),
@@ -176,6 +219,15 @@ pub fn validate(raw: &RawConfig) -> Result<Config> {
         });
     }
 
+    let mqtt = raw
+        .mqtt
+        .as_ref()
+        .and_then(|m| section(super::mqtt::validate(m), &err));
+    let offload = raw
+        .offload
+        .as_ref()
+        .and_then(|o| section(super::offload::validate(o), &err));
+
     let errors = errors.into_inner();
     if !errors.is_empty() {
         return Err(Error::invalid(errors.join("\n")));
@@ -183,14 +235,28 @@ pub fn validate(raw: &RawConfig) -> Result<Config> {
     Ok(Config {
         data_dir,
         archive_dir,
+        chunk_sync,
         web: Web {
             listen,
             admin_password: raw.web.admin_password.clone(),
+            anonymous_view: raw.web.anonymous_view.unwrap_or(false),
+            hosts,
         },
         retry,
         reaper,
         cameras,
+        mqtt,
+        offload,
     })
+}
+
+/// An optional section validated on its own: its value, or its errors added to the others.
+fn section<T>(
+    r: std::result::Result<T, Vec<(&'static str, String)>>,
+    err: &dyn Fn(&str, String),
+) -> Option<T> {
+    r.map_err(|es| es.into_iter().for_each(|(f, msg)| err(f, msg)))
+        .ok()
 }
 
 /// True for camera ids safe in paths and URLs: `[a-z0-9_-]{1,32}`.
@@ -202,12 +268,14 @@ pub fn valid_id(id: &str) -> bool {
 }
 
 fn check_url(s: &str) -> std::result::Result<url::Url, String> {
-    let u = url::Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+    // Messages show the URL without any user name or password in it.
+    let shown = crate::fmt::redact_url(s);
+    let u = url::Url::parse(s).map_err(|e| format!("{shown:?} is not a URL: {e}"))?;
     if u.scheme() != "rtsp" {
-        return Err(format!("{s:?} must start with rtsp://"));
+        return Err(format!("{shown:?} must start with rtsp://"));
     }
     if u.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{s:?} has no host"));
+        return Err(format!("{shown:?} has no host"));
     }
     if !u.username().is_empty() || u.password().is_some() {
         return Err("must not contain a user name or password; use username and password".into());

@@ -7,14 +7,16 @@
 //! the media data, which the caller then writes (or streams) itself.
 
 mod boxes;
+mod fragment;
 mod moov;
 mod parse;
 mod read;
 mod track;
 
+pub use fragment::{FRAGMENT_HEADER, fragment, init_segment};
 pub use moov::header;
-pub use parse::{Parsed, parse};
-pub use read::start_us;
+pub use parse::{Parsed, parse, parse_bytes, parse_from};
+pub use read::{Summary, start_us, summary};
 pub use track::{Chunk, Sample, SampleEntry, Track};
 
 /// Media timescale: the 90 kHz RTP clock of H.264.

@@ -3,7 +3,7 @@
 
 use super::TIMESCALE;
 use super::boxes::BoxBuf;
-use super::track::Track;
+use super::track::{SampleEntry, Track};
 
 /// Seconds from 1904-01-01 (the MP4 epoch) to 1970-01-01.
 const MP4_EPOCH_OFFSET: u64 = 2_082_844_800;
@@ -58,7 +58,7 @@ pub fn header(track: &Track, mdat_len: u64) -> Vec<u8> {
 /// at most 8 (stts) + 8 (ctts) + 4 (stss) + 4 (stsz) bytes per sample and 12 (stsc) + 8
 /// (co64) per chunk.
 fn moov_bound(track: &Track) -> u64 {
-    let entries: usize = track.entries.iter().map(|e| 128 + e.avcc.len()).sum();
+    let entries: usize = track.entries.iter().map(|e| 128 + e.config.len()).sum();
     (1024 + entries + 24 * track.samples.len() + 20 * track.chunks.len()) as u64
 }
 
@@ -66,6 +66,8 @@ fn moov_bound(track: &Track) -> u64 {
 /// the chunk offset table's entries begin in it.
 fn moov(track: &Track, co64: bool) -> (Vec<u8>, usize) {
     let duration = track.duration();
+    // What is presented: the whole media, or the part the edit list shows.
+    let shown = track.edit_duration.unwrap_or(duration).min(duration);
     let wide = duration > u64::from(u32::MAX);
     let version = u8::from(wide);
     let created = (track.start_us.max(0) as u64) / 1_000_000 + MP4_EPOCH_OFFSET;
@@ -82,7 +84,7 @@ fn moov(track: &Track, co64: bool) -> (Vec<u8>, usize) {
     b.u32_or_64(wide, created);
     b.u32_or_64(wide, created);
     b.u32(TIMESCALE);
-    b.u32_or_64(wide, duration);
+    b.u32_or_64(wide, shown);
     b.u32(0x0001_0000); // rate 1.0
     b.u16(0x0100); // volume 1.0
     b.zeros(10);
@@ -97,7 +99,7 @@ fn moov(track: &Track, co64: bool) -> (Vec<u8>, usize) {
     b.u32_or_64(wide, created);
     b.u32(1); // track id
     b.u32(0);
-    b.u32_or_64(wide, duration);
+    b.u32_or_64(wide, shown);
     b.zeros(8);
     b.u16(0); // layer
     b.u16(0); // alternate group
@@ -108,11 +110,11 @@ fn moov(track: &Track, co64: bool) -> (Vec<u8>, usize) {
     b.u32(u32::from(height) << 16);
     b.end(tkhd);
 
-    if track.media_time > 0 {
+    if track.media_time > 0 || track.edit_duration.is_some() {
         let edts = b.start(b"edts");
         let elst = b.start_full(b"elst", version, 0);
         b.u32(1);
-        b.u32_or_64(wide, duration);
+        b.u32_or_64(wide, shown);
         b.u32_or_64(wide, u64::from(track.media_time));
         b.u32(0x0001_0000); // rate 1.0
         b.end(elst);
@@ -128,23 +130,9 @@ fn moov(track: &Track, co64: bool) -> (Vec<u8>, usize) {
     b.u16(0x55c4); // language "und"
     b.u16(0);
     b.end(mdhd);
-    let hdlr = b.start_full(b"hdlr", 0, 0);
-    b.u32(0);
-    b.bytes(b"vide");
-    b.zeros(12);
-    b.bytes(b"VideoHandler\0");
-    b.end(hdlr);
+    video_handler(&mut b);
     let minf = b.start(b"minf");
-    let vmhd = b.start_full(b"vmhd", 0, 1);
-    b.zeros(8);
-    b.end(vmhd);
-    let dinf = b.start(b"dinf");
-    let dref = b.start_full(b"dref", 0, 0);
-    b.u32(1);
-    let url = b.start_full(b"url ", 0, 1); // media in this file
-    b.end(url);
-    b.end(dref);
-    b.end(dinf);
+    video_media_header(&mut b);
     let table = stbl(&mut b, track, co64);
     b.end(minf);
     b.end(mdia);
@@ -169,23 +157,7 @@ fn stbl(b: &mut BoxBuf, track: &Track, co64: bool) -> usize {
     let stsd = b.start_full(b"stsd", 0, 0);
     b.u32(track.entries.len() as u32);
     for e in &track.entries {
-        let avc1 = b.start(b"avc1");
-        b.zeros(6);
-        b.u16(1); // data reference index
-        b.zeros(16);
-        b.u16(e.width);
-        b.u16(e.height);
-        b.u32(0x0048_0000); // 72 dpi
-        b.u32(0x0048_0000);
-        b.u32(0);
-        b.u16(1); // frame count
-        b.zeros(32); // compressor name
-        b.u16(0x0018); // depth
-        b.u16(0xffff); // pre-defined -1
-        let avcc = b.start(b"avcC");
-        b.bytes(&e.avcc);
-        b.end(avcc);
-        b.end(avc1);
+        sample_entry(b, e);
     }
     b.end(stsd);
 
@@ -254,6 +226,52 @@ fn stbl(b: &mut BoxBuf, track: &Track, co64: bool) -> usize {
 
     b.end(stbl);
     table
+}
+
+/// Writes the `hdlr` box of a video track.
+pub(super) fn video_handler(b: &mut BoxBuf) {
+    let hdlr = b.start_full(b"hdlr", 0, 0);
+    b.u32(0);
+    b.bytes(b"vide");
+    b.zeros(12);
+    b.bytes(b"VideoHandler\0");
+    b.end(hdlr);
+}
+
+/// Writes `vmhd` and `dinf` (media in this file), the start of a video track's `minf`.
+pub(super) fn video_media_header(b: &mut BoxBuf) {
+    let vmhd = b.start_full(b"vmhd", 0, 1);
+    b.zeros(8);
+    b.end(vmhd);
+    let dinf = b.start(b"dinf");
+    let dref = b.start_full(b"dref", 0, 0);
+    b.u32(1);
+    let url = b.start_full(b"url ", 0, 1); // media in this file
+    b.end(url);
+    b.end(dref);
+    b.end(dinf);
+}
+
+/// Writes one visual sample description (`avc1`/`avc3` with `avcC`, `hvc1`/`hev1` with
+/// `hvcC`).
+pub(super) fn sample_entry(b: &mut BoxBuf, e: &SampleEntry) {
+    let entry = b.start(&e.fourcc);
+    b.zeros(6);
+    b.u16(1); // data reference index
+    b.zeros(16);
+    b.u16(e.width);
+    b.u16(e.height);
+    b.u32(0x0048_0000); // 72 dpi
+    b.u32(0x0048_0000);
+    b.u32(0);
+    b.u16(1); // frame count
+    b.zeros(32); // compressor name
+    b.u16(0x0018); // depth
+    b.u16(0xffff); // pre-defined -1
+    let config = b.start(e.config_box());
+    b.bytes(&e.config);
+    b.end(config);
+    b.end(entry);
 }
 
 /// Run-length encodes a sequence as (count, value) pairs.

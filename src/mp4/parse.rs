@@ -108,12 +108,21 @@ fn need<'a>(body: &'a [u8], kind: &[u8; 4]) -> Result<&'a [u8]> {
 
 /// Parses the minute file at `path`.
 pub fn parse(path: &Path) -> Result<Parsed> {
-    parse_file(path).map_err(|e| e.context(path.display()))
+    let parse_file = || {
+        let mut f = File::open(path).ctx("opening")?;
+        let len = f.metadata().ctx("stat")?.len();
+        parse_from(&mut f, len)
+    };
+    parse_file().map_err(|e| e.context(path.display()))
 }
 
-fn parse_file(path: &Path) -> Result<Parsed> {
-    let mut f = File::open(path).ctx("opening")?;
-    let len = f.metadata().ctx("stat")?.len();
+/// [`parse`] of a minute file held in memory (tests, fuzzing).
+pub fn parse_bytes(bytes: &[u8]) -> Result<Parsed> {
+    parse_from(&mut std::io::Cursor::new(bytes), bytes.len() as u64)
+}
+
+/// [`parse`] of `len` bytes read from `f`.
+pub fn parse_from<R: Read + Seek>(f: &mut R, len: u64) -> Result<Parsed> {
     let (mut moov, mut mdat) = (None, None);
     let mut pos = 0u64;
     while pos + 8 <= len && (moov.is_none() || mdat.is_none()) {
@@ -129,7 +138,8 @@ fn parse_file(path: &Path) -> Result<Parsed> {
         } else if size == 0 {
             size = len - pos;
         }
-        if size < header || pos + size > len {
+        // `pos + 8 <= len` above, so `len - pos` cannot wrap; `pos + size` could.
+        if size < header || size > len - pos {
             return Err(Error::corrupt(format!(
                 "box at byte {pos} runs past the end"
             )));
@@ -174,7 +184,7 @@ fn parse_file(path: &Path) -> Result<Parsed> {
         return Err(Error::corrupt("timescale is not 90000: not a pinvr minute"));
     }
     let stbl = need(need(mdia, b"minf")?, b"stbl")?;
-    parse_stbl(stbl, &mut track)?;
+    parse_stbl(stbl, mdat_len, &mut track)?;
     // Chunk offsets are file offsets: make them relative to the media data and check that
     // every sample lies inside it.
     let mut end = 0u64;
@@ -189,7 +199,7 @@ fn parse_file(path: &Path) -> Result<Parsed> {
             .map(|x| u64::from(x.size))
             .sum();
         s += c.samples as usize;
-        end = end.max(c.offset + bytes);
+        end = end.max(c.offset.saturating_add(bytes));
     }
     if end > mdat_len {
         return Err(Error::corrupt("samples run past the end of mdat"));
@@ -201,7 +211,7 @@ fn parse_file(path: &Path) -> Result<Parsed> {
     })
 }
 
-fn parse_stbl(stbl: &[u8], track: &mut Track) -> Result<()> {
+fn parse_stbl(stbl: &[u8], mdat_len: u64, track: &mut Track) -> Result<()> {
     let mut stsd = Cur::new(need(stbl, b"stsd")?);
     stsd.u32()?;
     let n = stsd.count(8)?;
@@ -209,9 +219,9 @@ fn parse_stbl(stbl: &[u8], track: &mut Track) -> Result<()> {
         let (kind, body) = stsd
             .child()?
             .ok_or_else(|| Error::corrupt("stsd too short"))?;
-        if &kind != b"avc1" {
+        if !matches!(&kind, b"avc1" | b"avc3" | b"hvc1" | b"hev1") {
             return Err(Error::corrupt(format!(
-                "sample entry {} is not avc1",
+                "sample entry {} is not avc1, avc3, hvc1 or hev1",
                 fourcc(&kind)
             )));
         }
@@ -219,12 +229,14 @@ fn parse_stbl(stbl: &[u8], track: &mut Track) -> Result<()> {
         c.take(24)?;
         let (width, height) = (c.u16()?, c.u16()?);
         c.take(50)?;
-        let avcc = need(&body[c.at..], b"avcC")?.to_vec();
-        track.entries.push(SampleEntry {
+        let mut entry = SampleEntry {
+            fourcc: kind,
             width,
             height,
-            avcc,
-        });
+            config: Vec::new(),
+        };
+        entry.config = need(&body[c.at..], entry.config_box())?.to_vec();
+        track.entries.push(entry);
     }
 
     let mut stsz = Cur::new(need(stbl, b"stsz")?);
@@ -235,8 +247,10 @@ fn parse_stbl(stbl: &[u8], track: &mut Track) -> Result<()> {
     } else {
         stsz.u32()? as usize
     };
-    if count > 50_000_000 {
-        return Err(Error::corrupt("absurd sample count"));
+    // Every sample has at least a byte of media data: a count beyond that is a lie, and
+    // must not size an allocation.
+    if count > 50_000_000 || count as u64 > mdat_len / u64::from(fixed.max(1)) {
+        return Err(Error::corrupt("more samples than the media data can hold"));
     }
     track.samples = Vec::with_capacity(count);
     for _ in 0..count {
@@ -340,14 +354,16 @@ mod tests {
         let mut t = Track {
             entries: vec![
                 SampleEntry {
+                    fourcc: *b"avc1",
                     width: 320,
                     height: 240,
-                    avcc: vec![1, 66, 0, 30, 0xff, 0xe0, 0],
+                    config: vec![1, 66, 0, 30, 0xff, 0xe0, 0],
                 },
                 SampleEntry {
+                    fourcc: *b"hvc1",
                     width: 640,
                     height: 360,
-                    avcc: vec![1, 77, 0, 31, 0xff, 0xe0, 0],
+                    config: vec![1, 77, 0, 31, 0xff, 0xe0, 0],
                 },
             ],
             media_time: 3000,
@@ -410,28 +426,32 @@ mod tests {
     }
 
     #[test]
+    fn box_sizes_near_u64_max_are_errors() {
+        // Found by the fuzzer (fuzz/seeds/mp4_parse): a 64-bit box size that wrapped.
+        let mut b = vec![0, 0, 0, 8, 1, 0, 0, 0, 0, 0, 0, 1];
+        b.extend_from_slice(&[0xff; 64]);
+        b.extend_from_slice(&[0; 12]);
+        assert!(parse_bytes(&b).is_err());
+    }
+
+    #[test]
     fn reads_back_what_the_writer_wrote() {
         let t = track();
         let len: u64 = t.samples.iter().map(|s| u64::from(s.size)).sum();
         let mut bytes = header(&t, len);
         bytes.resize(bytes.len() + len as usize, 0xab);
-        let path = std::env::temp_dir().join(format!("pinvr-parse-{}.mp4", std::process::id()));
-        std::fs::write(&path, &bytes).unwrap();
-        let p = parse(&path).unwrap();
+        let p = parse_bytes(&bytes).unwrap();
         assert_eq!(p.track, t);
         assert_eq!(p.data_len, len);
         assert_eq!(p.data_start + len, bytes.len() as u64);
         // Any truncation or corruption of the header is an error or a valid table, never a
         // panic.
         let head = p.data_start as usize;
-        for cut in (0..head).step_by(7) {
-            std::fs::write(&path, &bytes[..cut]).unwrap();
-            let _ = parse(&path);
+        for cut in 0..head {
+            let _ = parse_bytes(&bytes[..cut]);
             let mut bad = bytes.clone();
             bad[cut] ^= 0x5a;
-            std::fs::write(&path, &bad).unwrap();
-            let _ = parse(&path);
+            let _ = parse_bytes(&bad);
         }
-        std::fs::remove_file(&path).unwrap();
     }
 }

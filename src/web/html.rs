@@ -28,19 +28,30 @@ pub fn page(title: &str, body: &str) -> String {
 <title>{t} · pinvr</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/app.css">
-<script src="/static/app.js" defer></script>
+<script type="module" src="/static/app.js"></script>
 </head>
 <body>
 <header><a class="brand" href="/">pinvr</a>
-<nav><a href="/">Cameras</a><a href="/archives">Archives</a><a href="/status">Status</a><a href="/config">Config</a></nav></header>
+<nav><a href="/">Cameras</a><a href="/live">Live</a><a href="/archives">Archives</a><a href="/status">Status</a><a href="/config">Config</a></nav></header>
 <main>
-{body}
+{banner}{body}
 </main>
 </body>
 </html>
 "#,
-        t = esc(title)
+        t = esc(title),
+        banner = clock_banner(),
     )
+}
+
+/// While the system clock is not synchronised (a Pi has no clock of its own and waits for
+/// the network's time), every page says so: times given to new recordings may be wrong.
+fn clock_banner() -> &'static str {
+    if crate::clock_sync::synchronized() == Some(false) {
+        "<p class=\"clockbanner\" role=\"alert\">The clock is not synchronised yet (no time from the network): new recordings are named by a time that may be wrong. pinvr keeps recording; check the network or NTP server if this stays.</p>\n"
+    } else {
+        ""
+    }
 }
 
 #[cfg(test)]

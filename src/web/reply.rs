@@ -1,21 +1,26 @@
 //! What a handler answers, and how it goes out: status, headers, and a body that is bytes,
 //! a file or an assembled range. Files and ranges get the full treatment in one place:
 //! HEAD, `Range` (206, 416), `If-Range`, `ETag`/`If-None-Match`, `Last-Modified`/
-//! `If-Modified-Since`, and an exact `Content-Length` (never chunked).
+//! `If-Modified-Since`, and an exact `Content-Length` (never chunked). Files are opened
+//! without following symbolic links.
 
+use super::body::HttpBody;
+use super::request::Request;
 use crate::range::RangeMp4;
 use crate::time;
+use hyper::Response;
+use hyper::header::{HeaderName, HeaderValue};
 use std::fs::File;
-use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
-use tiny_http::{Header, Request, Response, StatusCode};
 
 /// A response body.
 pub enum Body {
     /// In-memory bytes.
     Bytes(Vec<u8>),
-    /// A file on disk, served with validators and ranges.
+    /// A file on disk (never reached through a symbolic link), served with validators and
+    /// ranges.
     File(PathBuf),
     /// An assembled range MP4, with its validators.
     Range {
@@ -26,6 +31,10 @@ pub enum Body {
         /// Newest modification time of its sources.
         modified: SystemTime,
     },
+    /// A body produced as it goes (search progress), of unknown length.
+    Stream(tokio::sync::mpsc::Receiver<bytes::Bytes>),
+    /// A live stream: a viewer of a camera's feed, sent as the camera sends frames.
+    Live(crate::live::Viewer),
 }
 
 /// A handler's answer.
@@ -71,17 +80,12 @@ impl Reply {
         self.headers.push((name.to_owned(), value.into()));
         self
     }
-}
 
-fn header(name: &str, value: &str) -> Option<Header> {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
-}
-
-fn request_header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.headers()
-        .iter()
-        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
+    /// Sets the status.
+    pub fn status(mut self, status: u16) -> Reply {
+        self.status = status;
+        self
+    }
 }
 
 /// A byte range request's outcome.
@@ -183,59 +187,86 @@ fn unix_secs(t: SystemTime) -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Read size for file bodies: tiny_http copies in small pieces, so a buffer in between
-/// turns many small reads into few large ones (allocated per response, not per frame).
-const COPY_BUFFER: usize = 256 << 10;
-
 /// Opens a body at an offset for a length.
-type Opener = Box<dyn FnMut(u64, u64) -> std::io::Result<Box<dyn Read + Send>>>;
+type Opener = Box<dyn FnOnce(u64, u64) -> std::io::Result<super::body::Source> + Send>;
 
-/// Answers `req` with `status`, `headers` and no body (304, 416).
-fn respond_empty(req: Request, status: u16, headers: Vec<Header>) {
-    let _ = req.respond(Response::new(
-        StatusCode(status),
-        headers,
-        std::io::empty(),
-        Some(0),
-        None,
-    ));
+/// A response from parts.
+fn response(status: u16, headers: Vec<(String, String)>, body: HttpBody) -> Response<HttpBody> {
+    let mut r = Response::new(body);
+    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+    let h = r.headers_mut();
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
+            h.append(k, v);
+        }
+    }
+    r
 }
 
-/// Sends `reply` as the answer to `req`.
-pub fn send(req: Request, reply: Reply) {
-    let mut headers: Vec<Header> = reply
-        .headers
-        .iter()
-        .filter_map(|(n, v)| header(n, v))
-        .collect();
-    headers.extend(header("Content-Type", reply.content_type));
-    let (len, etag, modified, mut open): (u64, String, SystemTime, Opener) = match reply.body {
+/// Opens `path` for reading without following a symbolic link at its last component.
+pub fn open_no_follow(path: &std::path::Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// Turns `reply` into the response to `req` (blocking: it may stat and open files).
+pub fn prepare(reply: Reply, req: &Request) -> Response<HttpBody> {
+    let mut headers = reply.headers;
+    headers.push(("Content-Type".into(), reply.content_type.into()));
+    let head = req.is_head();
+    let (len, etag, modified, open): (u64, String, SystemTime, Opener) = match reply.body {
         Body::Bytes(b) => {
-            let r = Response::new(
-                StatusCode(reply.status),
-                headers,
-                Cursor::new(b.clone()),
-                Some(b.len()),
-                None,
-            )
-            .with_chunked_threshold(usize::MAX);
-            let _ = req.respond(r);
-            return;
+            if matches!(reply.status, 204 | 304) {
+                return response(reply.status, headers, HttpBody::Empty);
+            }
+            headers.push(("Content-Length".into(), b.len().to_string()));
+            let body = if head {
+                HttpBody::Empty
+            } else {
+                HttpBody::full(b)
+            };
+            return response(reply.status, headers, body);
+        }
+        Body::Stream(rx) => {
+            let body = if head {
+                HttpBody::Empty
+            } else {
+                HttpBody::Channel(rx)
+            };
+            return response(reply.status, headers, body);
+        }
+        Body::Live(viewer) => {
+            let body = if head {
+                HttpBody::Empty
+            } else {
+                HttpBody::Live(Box::new(viewer))
+            };
+            return response(reply.status, headers, body);
         }
         Body::File(path) => {
-            let meta = match std::fs::metadata(&path) {
-                Ok(m) => m,
-                Err(_) => return send(req, Reply::text(404, "no such file")),
+            let file = match open_no_follow(&path).and_then(|f| {
+                let m = f.metadata()?;
+                if m.is_file() {
+                    Ok((f, m))
+                } else {
+                    Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+                }
+            }) {
+                Ok(f) => f,
+                Err(_) => return prepare(Reply::text(404, "no such file"), req),
             };
+            let (mut f, meta) = file;
             let modified = meta.modified().unwrap_or(UNIX_EPOCH);
             let nanos = modified
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos());
             let etag = format!("\"{:x}-{:x}\"", meta.len(), nanos);
-            let open = move |start: u64, len: u64| -> std::io::Result<Box<dyn Read + Send>> {
-                let mut f = File::open(&path)?;
+            let open = move |start: u64, len: u64| -> std::io::Result<super::body::Source> {
                 f.seek(SeekFrom::Start(start))?;
-                Ok(Box::new(BufReader::with_capacity(COPY_BUFFER, f.take(len))))
+                Ok(Box::new(f.take(len)))
             };
             (meta.len(), etag, modified, Box::new(open))
         }
@@ -245,62 +276,56 @@ pub fn send(req: Request, reply: Reply) {
             modified,
         } => {
             let len = mp4.len();
-            let open = move |start: u64, n: u64| -> std::io::Result<Box<dyn Read + Send>> {
-                Ok(Box::new(BufReader::with_capacity(
-                    COPY_BUFFER,
-                    mp4.reader(start, n),
-                )))
+            let open = move |start: u64, n: u64| -> std::io::Result<super::body::Source> {
+                Ok(Box::new(mp4.reader(start, n)))
             };
             (len, etag, modified, Box::new(open))
         }
     };
-    headers.extend(header("ETag", &etag));
-    headers.extend(header("Last-Modified", &http_date(modified)));
-    headers.extend(header("Accept-Ranges", "bytes"));
-    let not_modified = match request_header(&req, "If-None-Match") {
-        Some(tags) => tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
-        None => request_header(&req, "If-Modified-Since")
-            .and_then(parse_http_date)
-            .is_some_and(|since| unix_secs(modified) <= since),
-    };
-    if not_modified {
-        return respond_empty(req, 304, headers);
+    headers.push(("ETag".into(), etag.clone()));
+    headers.push(("Last-Modified".into(), http_date(modified)));
+    headers.push(("Accept-Ranges".into(), "bytes".into()));
+    if not_modified(req, &etag, modified) {
+        return response(304, headers, HttpBody::Empty);
     }
-    let if_range_ok = request_header(&req, "If-Range").is_none_or(|v| v.trim() == etag);
+    let if_range_ok = req.header("if-range").is_none_or(|v| v.trim() == etag);
     let ask = if if_range_ok {
-        parse_range(request_header(&req, "Range"), len)
+        parse_range(req.header("range"), len)
     } else {
         RangeAsk::Whole
     };
     let (status, start, n) = match ask {
         RangeAsk::Whole => (reply.status, 0, len),
         RangeAsk::Part(s, n) => {
-            headers.extend(header(
-                "Content-Range",
-                &format!("bytes {}-{}/{len}", s, s + n - 1),
+            headers.push((
+                "Content-Range".into(),
+                format!("bytes {}-{}/{len}", s, s + n - 1),
             ));
             (206, s, n)
         }
         RangeAsk::Unsatisfiable => {
-            headers.extend(header("Content-Range", &format!("bytes */{len}")));
-            return respond_empty(req, 416, headers);
+            headers.push(("Content-Range".into(), format!("bytes */{len}")));
+            return response(416, headers, HttpBody::Empty);
         }
     };
-    let Ok(n_usize) = usize::try_from(n) else {
-        // Only on 32-bit targets: a body this large cannot be sent in one response.
-        let msg = format!(
-            "this is a {n}-byte answer, more than this 32-bit build can send at once; \
-             ask for a shorter time range, or fetch it in parts with Range requests"
-        );
-        return send(req, Reply::text(413, msg));
-    };
+    headers.push(("Content-Length".into(), n.to_string()));
+    if head {
+        return response(status, headers, HttpBody::Empty);
+    }
     match open(start, n) {
-        Ok(body) => {
-            let r = Response::new(StatusCode(status), headers, body, Some(n_usize), None)
-                .with_chunked_threshold(usize::MAX);
-            let _ = req.respond(r);
-        }
-        Err(e) => send(req, Reply::text(500, format!("reading: {e}"))),
+        Ok(source) => response(status, headers, HttpBody::reader(source, n)),
+        Err(e) => prepare(Reply::text(500, format!("reading: {e}")), req),
+    }
+}
+
+/// True if `req`'s validators say the client's copy (`etag`, `modified`) is current.
+pub fn not_modified(req: &Request, etag: &str, modified: SystemTime) -> bool {
+    match req.header("if-none-match") {
+        Some(tags) => tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
+        None => req
+            .header("if-modified-since")
+            .and_then(parse_http_date)
+            .is_some_and(|since| unix_secs(modified) <= since),
     }
 }
 

@@ -1,90 +1,55 @@
-//! Headless Chromium (Debian's package) for page checks: screenshots at a given width, the
-//! DOM after scripts ran, and the console messages pages logged (which must be none).
+//! Runs the Playwright scripts of tests/browser against a running pinvr (skipped, and
+//! said, when playwright-core is not installed).
 
+use super::daemon::{PASSWORD, Pinvr};
 use std::path::Path;
 use std::process::Command;
 
-/// The browser binary.
-pub const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// Runs Chromium headless on `url` with `args`; returns (stdout, console lines). Headless
-/// Chromium's virtual-time budget now and then never settles even though every request
-/// was answered (seen under load), so a run that hangs is killed and tried again, twice.
-fn run(url: &str, args: &[String]) -> (String, Vec<String>) {
-    for attempt in 1..=3 {
-        match run_once(url, args) {
-            Some(r) => return r,
-            None => eprintln!("chromium hung on {url} (attempt {attempt} of 3)"),
-        }
-    }
-    panic!("chromium hung three times on {url}");
+/// Runs a browser script against pinvr at `p`; returns its RESULTS line, parsed.
+pub fn run_script(script: &str, p: &Pinvr, downloads: &Path) -> Option<serde_json::Value> {
+    run_script_with(script, p, downloads, &[])
 }
 
-fn run_once(url: &str, args: &[String]) -> Option<(String, Vec<String>)> {
-    let profile = tempdir();
-    // Bounded: a browser that hangs is killed and the test fails with what it printed.
-    let out = Command::new("timeout")
-        .args(["-k", "5", "30", CHROMIUM])
-        .env("TZ", "UTC")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--mute-audio",
-            "--autoplay-policy=no-user-gesture-required",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--virtual-time-budget=8000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .arg(url)
-        .output()
-        .expect("chromium must be installed (scripts/deps)");
-    let _ = std::fs::remove_dir_all(&profile);
-    if out.status.code() == Some(124) {
+/// [`run_script`] with extra environment variables.
+pub fn run_script_with(
+    script: &str,
+    p: &Pinvr,
+    downloads: &Path,
+    env: &[(&str, String)],
+) -> Option<serde_json::Value> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    if !here.join("node_modules/playwright-core").exists() {
+        super::skip(
+            script,
+            "playwright-core is not installed (scripts/deps installs it)",
+        );
         return None;
     }
-    let console = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter(|l| l.contains("CONSOLE"))
-        .map(str::to_owned)
-        .collect();
-    Some((String::from_utf8_lossy(&out.stdout).into_owned(), console))
-}
-
-fn tempdir() -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "chromium-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Saves a screenshot of `url` at `width` x `height` to `out`; returns console lines.
-pub fn screenshot(url: &str, width: u32, height: u32, out: &Path) -> Vec<String> {
-    let (_, console) = run(
-        url,
-        &[
-            format!("--window-size={width},{height}"),
-            format!("--screenshot={}", out.display()),
-        ],
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    // Ten minutes, plus however long a script is asked to measure.
+    let extra: u64 = env
+        .iter()
+        .find(|(k, _)| *k == "PINVR_LIVE_SECONDS")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let out = Command::new("timeout")
+        .args(["-k", "10", &(600 + extra).to_string(), "node", script])
+        .current_dir(&here)
+        .env("PINVR_BASE", format!("http://{}", p.addr))
+        .env("PINVR_PASSWORD", PASSWORD)
+        .env("PINVR_SHOTS", &shots)
+        .env("PINVR_DOWNLOADS", downloads)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("node must be installed (scripts/deps)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{text}\n{err}\npinvr's log:\n{}",
+        p.log_text()
     );
-    assert!(out.exists(), "no screenshot of {url}");
-    console
-}
-
-/// The DOM of `url` after its scripts ran; and console lines.
-pub fn dom(url: &str) -> (String, Vec<String>) {
-    run(url, &["--dump-dom".to_owned()])
+    eprintln!("{text}");
+    let line = text.lines().find_map(|l| l.strip_prefix("RESULTS "))?;
+    Some(serde_json::from_str(line).unwrap())
 }

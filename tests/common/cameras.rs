@@ -1,6 +1,9 @@
-//! Fake IP cameras for integration tests: GStreamer's RTSP server (tests/fake_camera.py,
-//! run with Debian's /usr/bin/python3) looping a pre-encoded clip on a free 127.0.0.1
-//! port. A camera can be stopped, restarted on the same port, paused and resumed.
+//! Fake IP cameras for integration tests: GStreamer's RTSP server (run with Debian's
+//! /usr/bin/python3) on a free 127.0.0.1 port, looping pre-encoded H.264 or H.265 clips,
+//! one per mount path and optionally with live G.711 audio (tests/fake_camera.py), or
+//! encoding a picture that changes colour every wall-clock second as it goes
+//! (tests/live_camera.py). A camera can be stopped, restarted on the same port, paused and
+//! resumed.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -24,10 +27,11 @@ pub fn free_port() -> u16 {
 pub struct FakeCamera {
     /// Its RTSP port.
     pub port: u16,
-    /// The clip it loops.
-    clip: PathBuf,
-    /// Required credentials, if any.
-    auth: Option<(String, String)>,
+    /// The script (in tests/) and its arguments but the port.
+    script: &'static str,
+    args: Vec<std::ffi::OsString>,
+    /// The stream's path (the first mount's).
+    path: String,
     /// The server process while running.
     child: Option<Child>,
 }
@@ -35,34 +39,93 @@ pub struct FakeCamera {
 impl FakeCamera {
     /// Starts a camera looping `clip`, requiring `auth` (user, password) if given.
     pub fn start(clip: &Path, auth: Option<(&str, &str)>) -> FakeCamera {
+        let mut args = vec!["--clip".into(), clip.as_os_str().to_owned()];
+        if let Some((u, p)) = auth {
+            args.extend(["--user".into(), u.into(), "--password".into(), p.into()]);
+        }
+        FakeCamera::spawn("fake_camera.py", args, "/stream".into())
+    }
+
+    /// Starts a camera looping `clip` over a lossy link: `loss` of its video's RTP
+    /// packets are dropped after they were numbered.
+    pub fn lossy(clip: &Path, loss: f64) -> FakeCamera {
+        let args = vec![
+            "--clip".into(),
+            clip.as_os_str().to_owned(),
+            "--loss".into(),
+            loss.to_string().into(),
+        ];
+        FakeCamera::spawn("fake_camera.py", args, "/stream".into())
+    }
+
+    /// Starts `script` (in tests/) with `args` on a free port, serving `path`.
+    fn spawn(script: &'static str, args: Vec<std::ffi::OsString>, path: String) -> FakeCamera {
         let mut cam = FakeCamera {
             port: free_port(),
-            clip: clip.to_owned(),
-            auth: auth.map(|(u, p)| (u.to_owned(), p.to_owned())),
+            script,
+            args,
+            path,
             child: None,
         };
         cam.restart();
         cam
     }
 
+    /// Starts a camera serving each `(path, clip)` of `mounts` at its path, each on its own
+    /// timeline (a camera's main and sub streams, say), with a live audio stream beside every
+    /// video if `audio`, requiring `auth` (user, password) on every mount if given. `url()` is
+    /// the first mount's; `url_of()` names the others.
+    pub fn mounts(mounts: &[(&str, &Path)], audio: bool, auth: Option<(&str, &str)>) -> FakeCamera {
+        assert!(!mounts.is_empty(), "a camera needs at least one mount");
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        for (path, clip) in mounts {
+            let mut mount = std::ffi::OsString::from(mount_path(path));
+            mount.push("=");
+            mount.push(clip.as_os_str());
+            args.extend(["--mount".into(), mount]);
+        }
+        if audio {
+            args.push("--audio".into());
+        }
+        if let Some((u, p)) = auth {
+            args.extend(["--user".into(), u.into(), "--password".into(), p.into()]);
+        }
+        FakeCamera::spawn("fake_camera.py", args, mount_path(mounts[0].0))
+    }
+
+    /// Starts a live-encoding camera (tests/live_camera.py) with `args` (`--size`,
+    /// `--fps`, `--gop`, `--switch-every`).
+    pub fn live(args: &[&str]) -> FakeCamera {
+        FakeCamera::spawn(
+            "live_camera.py",
+            args.iter().map(Into::into).collect(),
+            "/live".into(),
+        )
+    }
+
     /// The camera's URL.
     pub fn url(&self) -> String {
-        format!("rtsp://127.0.0.1:{}/stream", self.port)
+        format!("rtsp://127.0.0.1:{}{}", self.port, self.path)
+    }
+
+    /// The URL of the mount at `path` on this camera's server (another of the paths given
+    /// to `mounts()`), of the same form as `url()`.
+    pub fn url_of(&self, path: &str) -> String {
+        format!("rtsp://127.0.0.1:{}{}", self.port, mount_path(path))
     }
 
     /// (Re)starts the server on the same port and waits for it to listen.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "camera already running");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_camera.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests")
+            .join(self.script);
         let mut cmd = Command::new("/usr/bin/python3");
         cmd.arg(script)
-            .args(["--port", &self.port.to_string(), "--clip"])
-            .arg(&self.clip)
+            .args(["--port", &self.port.to_string()])
+            .args(&self.args)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(self.log_path()).unwrap());
-        if let Some((u, p)) = &self.auth {
-            cmd.args(["--user", u, "--password", p]);
-        }
         let mut child = cmd
             .spawn()
             .expect("/usr/bin/python3 with GStreamer (scripts/deps)");
@@ -120,6 +183,15 @@ impl Drop for FakeCamera {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// `path` with a leading `/`, as fake_camera.py mounts it.
+fn mount_path(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("/{path}")
     }
 }
 

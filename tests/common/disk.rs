@@ -18,7 +18,10 @@ impl SmallDisk {
     pub fn new(parent: &Path, mib: u32) -> Option<SmallDisk> {
         let uid = Command::new("id").arg("-u").output().unwrap().stdout;
         if String::from_utf8_lossy(&uid).trim() != "0" {
-            eprintln!("SKIPPED: mounting a small filesystem needs root");
+            super::skip(
+                &parent.display().to_string(),
+                "mounting a small filesystem needs root",
+            );
             return None;
         }
         let image = parent.join("disk.img");
@@ -49,7 +52,10 @@ impl SmallDisk {
                 .unwrap()
                 .success();
         if !ok {
-            eprintln!("SKIPPED: could not make and loop-mount an ext4 image here");
+            super::skip(
+                &parent.display().to_string(),
+                "could not make and loop-mount an ext4 image here",
+            );
             return None;
         }
         Some(SmallDisk { dir, image })

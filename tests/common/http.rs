@@ -44,7 +44,10 @@ pub fn request(
 ) -> Resp {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: {addr}\r\n"));
+    }
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -74,19 +77,138 @@ pub fn request(
         .unwrap()
         .parse()
         .unwrap();
-    let headers = lines
+    let headers: HashMap<String, String> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_owned()))
         .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .get("transfer-encoding")
+        .is_some_and(|v: &String| v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
     Resp {
         status,
         headers,
-        body: raw[split + 4..].to_vec(),
+        body,
         first_byte,
+    }
+}
+
+/// The body of a chunked transfer, joined.
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
+        if size == 0 || b.len() < eol + 2 + size {
+            return out;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
+        b = &b[eol + 2 + size + 2..];
     }
 }
 
 /// `GET path`.
 pub fn get(addr: SocketAddr, path: &str) -> Resp {
     request(addr, "GET", path, &[], b"")
+}
+
+/// `name=value` of a response's `Set-Cookie`.
+pub fn set_cookie(r: &Resp) -> String {
+    r.h("set-cookie")
+        .unwrap_or_else(|| panic!("no Set-Cookie in {r:?}"))
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The value of the first hidden `csrf` input of a page.
+pub fn csrf_of(page: &str) -> String {
+    super::between(page, "name=\"csrf\" value=\"", "\"")
+}
+
+/// A form body.
+pub fn form(fields: &[(&str, &str)]) -> Vec<u8> {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+        .into_bytes()
+}
+
+/// A logged-in browser: its session cookie and CSRF token.
+#[derive(Clone, Debug)]
+pub struct Browser {
+    /// Where pinvr listens.
+    pub addr: SocketAddr,
+    /// `pinvr_session=...`.
+    pub cookie: String,
+    /// The session's CSRF token.
+    pub csrf: String,
+}
+
+/// Logs in to pinvr at `addr` with `password`, as a person does at /login.
+pub fn login(addr: SocketAddr, password: &str) -> Browser {
+    let page = get(addr, "/login");
+    assert_eq!(page.status, 200, "{}", page.text());
+    let anon = set_cookie(&page);
+    let r = request(
+        addr,
+        "POST",
+        "/login",
+        &[
+            ("Cookie", &anon),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        &form(&[
+            ("csrf", &csrf_of(&page.text())),
+            ("password", password),
+            ("next", "/config"),
+        ]),
+    );
+    assert_eq!(r.status, 303, "login refused: {}", r.text());
+    let cookie = set_cookie(&r);
+    assert_ne!(cookie, anon, "the session id must change at login");
+    let config = request(addr, "GET", "/config", &[("Cookie", &cookie)], b"");
+    assert_eq!(config.status, 200, "{}", config.text());
+    Browser {
+        addr,
+        csrf: csrf_of(&config.text()),
+        cookie,
+    }
+}
+
+impl Browser {
+    /// `GET path` with the session.
+    pub fn get(&self, path: &str) -> Resp {
+        request(self.addr, "GET", path, &[("Cookie", &self.cookie)], b"")
+    }
+
+    /// `method path` with the session and extra headers.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut h = vec![("Cookie", self.cookie.as_str())];
+        h.extend_from_slice(headers);
+        request(self.addr, method, path, &h, b"")
+    }
+
+    /// Posts a form (with the session's CSRF token) to `path`.
+    pub fn post(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        request(
+            self.addr,
+            "POST",
+            path,
+            &[
+                ("Cookie", &self.cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &form(&all),
+        )
+    }
 }

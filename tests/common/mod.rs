@@ -1,12 +1,15 @@
-//! Fixtures shared by the integration tests: H.264 clips made with ffmpeg (cached per test
-//! build), ffprobe/ffmpeg as judges of our MP4s and JPEGs, and the built `pinvr` binary.
+//! Fixtures shared by the integration tests: H.264 and H.265 clips made with ffmpeg (cached
+//! per test build), ffprobe/ffmpeg as judges of our MP4s and JPEGs, and the built `pinvr` binary.
 #![allow(dead_code)]
 
+pub mod broker;
 pub mod browser;
 pub mod cameras;
 pub mod daemon;
 pub mod disk;
 pub mod http;
+pub mod logcap;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -64,6 +67,42 @@ impl Clip {
             pix_fmt: "yuv420p",
             gop: 10,
         }
+    }
+
+    /// A camera-like clip made by tests/make_clip.sh once per build and returns its path:
+    /// `size` (`"640x360"`), `fps`, `seconds` long, a key frame every `gop` frames, no
+    /// B-frames, 500 kbit/s, `codec` `"h264"` or `"h265"`. `name` begins its file name.
+    pub fn make(name: &str, size: &str, fps: u32, seconds: u32, gop: u32, codec: &str) -> PathBuf {
+        let _guard = ENCODING.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("clips");
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join(format!(
+            "{name}-{size}-{fps}fps-{seconds}s-g{gop}-{codec}.mp4"
+        ));
+        if !out.exists() {
+            let tmp = dir.join(format!("{name}-{}.tmp.mp4", std::process::id()));
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/make_clip.sh");
+            let status = Command::new("bash")
+                .arg(script)
+                .arg(&tmp)
+                .args([
+                    size,
+                    &fps.to_string(),
+                    &seconds.to_string(),
+                    &gop.to_string(),
+                    "500k",
+                    codec,
+                ])
+                .status()
+                .expect("bash and ffmpeg must be installed (see .ci/run)");
+            assert!(
+                status.success(),
+                "make_clip.sh failed to make {}",
+                out.display()
+            );
+            std::fs::rename(&tmp, &out).unwrap();
+        }
+        out
     }
 
     /// The number of frames the clip holds.
@@ -188,12 +227,15 @@ pub fn probe(path: &Path) -> Probe {
     }
 }
 
-/// What `ffmpeg -v error -i path -f null -` prints: empty for a clean file.
+/// What `ffmpeg -v error -i path -enc_time_base -1 -f null -` prints: empty for a clean file.
 pub fn decode_errors(path: &Path) -> String {
     let out = Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-i"])
         .arg(path)
-        .args(["-f", "null", "-"])
+        // Frames keep the file's 90 kHz times: re-timed to 1/fps, two frames 0.1 s apart
+        // whose times straddle a half tick round to one, and the null muxer complains
+        // ("non monotonically increasing dts") though every frame decodes.
+        .args(["-enc_time_base", "-1", "-f", "null", "-"])
         .output()
         .expect("ffmpeg must be installed");
     let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -201,6 +243,27 @@ pub fn decode_errors(path: &Path) -> String {
         text.push_str(&format!("\n(exit {})", out.status));
     }
     text
+}
+
+/// MD5 of each decoded frame of `path` at its own size, in presentation order (ffmpeg's
+/// framemd5 with `-autoscale 0`): equal lists mean bit-exact pictures.
+pub fn frame_md5s(path: &Path) -> Vec<String> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-map", "0:v", "-autoscale", "0", "-f", "framemd5", "-"])
+        .output()
+        .expect("ffmpeg must be installed");
+    assert!(
+        out.status.success(),
+        "ffmpeg could not decode {}",
+        path.display()
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(',').next().map(|s| s.trim().to_owned()))
+        .collect()
 }
 
 /// Width and height of a JPEG, as decoded by ffprobe.
@@ -312,4 +375,77 @@ pub fn between(text: &str, before: &str, after: &str) -> String {
         .nth(1)
         .unwrap_or_else(|| panic!("no {before:?} in {text}"));
     rest.split(after).next().unwrap().to_owned()
+}
+
+/// Records that a test could not run here, and why: printed, and listed in the summary of
+/// scripts/test (which fails on CI for a skip it does not allow).
+pub fn skip(test: &str, why: &str) {
+    eprintln!("SKIPPED: {test}: {why}");
+    if let Ok(path) = std::env::var("PINVR_SKIPS") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "[tests] SKIPPED: {test}: {why}");
+        }
+    }
+}
+
+/// Writes minute `minute` of `camera` under `data` (`<data>/<camera>/YYYYMMDD/...`) from
+/// `clip`, its first frame `offset_us` after the minute begins, as pinvr finishes a minute
+/// (MP4 and both JPEGs); returns the MP4's path.
+pub fn write_minute(
+    data: &Path,
+    camera: &str,
+    minute: i64,
+    clip: &Path,
+    offset_us: i64,
+) -> PathBuf {
+    use pinvr::layout::{FileKind, minute_path};
+    let chunk = minute_path(&data.join(camera), camera, minute, FileKind::Chunk);
+    std::fs::create_dir_all(chunk.parent().unwrap()).unwrap();
+    pinvr::fixture::mp4_to_chunk(&[clip], &chunk, minute * 60_000_000 + offset_us).unwrap();
+    pinvr::finish::finish_chunk(&chunk).unwrap().mp4
+}
+
+/// Records `clip` as camera `camera` would have: its frames from wall-clock time `t0_us`,
+/// cut into minute files at the first key frame of each minute, finished as pinvr finishes
+/// a minute (MP4, JPEGs, signature). Minutes in `skip` (minutes since the epoch) are left
+/// out, as if the camera had been down. Returns the MP4s.
+pub fn write_day(data: &Path, camera: &str, t0_us: i64, clip: &Path, skip: &[i64]) -> Vec<PathBuf> {
+    use pinvr::layout::{FileKind, minute_path};
+    let c = pinvr::fixture::read_clip(clip).unwrap();
+    let mut out = Vec::new();
+    let mut writer: Option<(i64, pinvr::chunk::ChunkWriter, PathBuf)> = None;
+    let finish = |w: Option<(i64, pinvr::chunk::ChunkWriter, PathBuf)>, out: &mut Vec<PathBuf>| {
+        if let Some((_, w, chunk)) = w {
+            w.finish().unwrap();
+            out.push(pinvr::finish::finish_chunk(&chunk).unwrap().mp4);
+        }
+    };
+    for f in &c.frames {
+        let t = t0_us + f.pts * 100 / 9;
+        let minute = t.div_euclid(60_000_000);
+        let open_minute = writer.as_ref().map(|w| w.0);
+        if f.key && open_minute.is_none_or(|m| minute > m) {
+            finish(writer.take(), &mut out);
+            if !skip.contains(&minute) {
+                let chunk = minute_path(&data.join(camera), camera, minute, FileKind::Chunk);
+                std::fs::create_dir_all(chunk.parent().unwrap()).unwrap();
+                let mut w = pinvr::chunk::ChunkWriter::create(&chunk, 1 << 20).unwrap();
+                w.append(t, &c.params.to_access_unit()).unwrap();
+                writer = Some((minute, w, chunk));
+            }
+        }
+        if let Some((m, w, _)) = &mut writer
+            && (*m == minute || !f.key)
+            && !skip.contains(m)
+        {
+            w.append(t, &f.data).unwrap();
+        }
+    }
+    finish(writer, &mut out);
+    out
 }
