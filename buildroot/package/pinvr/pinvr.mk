@@ -11,10 +11,13 @@ PINVR_SITE_METHOD = local
 PINVR_LICENSE = MIT
 PINVR_LICENSE_FILES = LICENSE
 
-# Keep the rsync small and leave out the developer's cross-build
-# .cargo/config.toml: the vendoring hook below writes Buildroot's own.
+# Keep the rsync small (the image's own files, board/ and overlay/, and
+# the qemu tests are no part of the binary) and leave out the developer's
+# cross-build .cargo/config.toml: the vendoring hook below writes
+# Buildroot's own.
 PINVR_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = \
 	--exclude /target --exclude /.cargo --exclude /buildroot \
+	--exclude /board --exclude /overlay --exclude /appliance-test \
 	--exclude /demo --exclude /tests/out --exclude /bench
 
 # Local sources skip the download step, where the cargo infrastructure

@@ -15,11 +15,17 @@ fi
 
 mkdir -p "${TARGET_DIR}/boot" "${TARGET_DIR}/data"
 
+# dirsync on /boot: vfat writes a renamed file's directory entry only when that
+# inode is written back, but fsync of the folder writes the whole FAT at once,
+# so "write temp, fsync, rename, fsync folder" (how pinvr saves pinvr.json)
+# can leave on the card the old entry pointing at clusters already marked
+# free: a broken file that fsck.fat truncates to 0 bytes (seen in the power-cut
+# test). With dirsync, vfat writes the entry during the rename itself.
 # nofail: on the first boot the data partition has no file system yet;
 # S01growdata makes one and mounts it.
 add_fstab() {
 	grep -qE "^$1[[:space:]]" "${TARGET_DIR}/etc/fstab" || \
 		printf '%s\n' "$*" | tr ' ' '\t' >> "${TARGET_DIR}/etc/fstab"
 }
-add_fstab /dev/mmcblk0p1 /boot vfat defaults,noatime 0 0
+add_fstab /dev/mmcblk0p1 /boot vfat defaults,noatime,dirsync 0 0
 add_fstab /dev/mmcblk0p3 /data ext4 defaults,noatime,nofail 0 0
