@@ -32,8 +32,9 @@ def die(msg):
     sys.exit(1)
 
 
-def pinvr_binary(path, workdir):
-    """Returns a private copy of the pinvr binary: `path` if given, else a release build.
+def pinvr_binary(path, workdir, name="pinvr"):
+    """Returns a private copy of the pinvr binary, WORKDIR/NAME: `path` if given, else a
+    release build.
 
     The copy keeps a run immune to a rebuild of target/release/pinvr while it runs.
     """
@@ -44,7 +45,7 @@ def pinvr_binary(path, workdir):
     if not os.access(path, os.X_OK):
         die(f"{path} is not an executable")
     os.makedirs(workdir, exist_ok=True)
-    copy = os.path.join(workdir, "pinvr")
+    copy = os.path.join(workdir, name)
     shutil.copy2(path, copy)
     return copy
 
@@ -70,6 +71,18 @@ def clip_video_rate(clip):
     j = json.loads(out)
     total = sum(int(p["size"]) for p in j["packets"])
     return total / float(j["streams"][0]["duration"])
+
+
+def count_frames(path):
+    """Frames of an MP4's video track, decoded and counted by `ffprobe -count_frames`
+    (None if ffprobe cannot tell)."""
+    r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
+                        "-show_entries", "stream=nb_read_frames", "-of", "default=nw=1:nk=1",
+                        path], capture_output=True, text=True)
+    try:
+        return int(r.stdout.strip())
+    except ValueError:
+        return None
 
 
 def mp4_duration(path):
@@ -111,14 +124,18 @@ def read_line(proc, deadline):
 class Cameras:
     """N fake cameras (tests/fake_camera.py), one process each, looping one clip."""
 
-    def __init__(self, n, clip, logdir, timeout=60.0):
+    def __init__(self, n, clip, logdir, timeout=60.0, mounts=None):
+        """`mounts`: [(path, clip)] served by each camera instead of `clip` alone (the URLs
+        are then the first mount's; the others are at the same host and port)."""
         self.procs, self.urls = [], []
+        source = ["--clip", clip] if not mounts else \
+            [a for path, c in mounts for a in ("--mount", f"{path}={c}")]
         os.makedirs(logdir, exist_ok=True)
         try:
             for i in range(n):
                 err = open(os.path.join(logdir, f"camera{i}.log"), "wb")
                 p = subprocess.Popen([CAMERA_PYTHON, os.path.join(REPO, "tests", "fake_camera.py"),
-                                      "--port", "0", "--clip", clip],
+                                      "--port", "0", *source],
                                      stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
                 err.close()
                 self.procs.append(p)
@@ -153,21 +170,41 @@ def stop_all(procs, timeout=15.0):
             p.wait(timeout=5)
 
 
-def write_config(path, data_dir, port, cameras, enabled=True):
-    """A pinvr config: `cameras` is a list of (id, url)."""
+def write_config(path, data_dir, port, cameras, enabled=True, web=None):
+    """A pinvr config: `cameras` is a list of (id, url), or of dicts written as they are;
+    `web` adds fields to the web section."""
     cfg = {
         "data_dir": data_dir,
-        "web": {"listen": f"127.0.0.1:{port}"},
-        "cameras": [{"id": i, "url": u, "enabled": enabled} for i, u in cameras],
+        "web": {"listen": f"127.0.0.1:{port}", **(web or {})},
+        "cameras": [c if isinstance(c, dict) else {"id": c[0], "url": c[1], "enabled": enabled}
+                    for c in cameras],
     }
     with open(path, "w") as f:
         json.dump(cfg, f, indent=1)
 
 
+def write_token(config):
+    """Makes an API token for the pinvr config file `config` (in `<stem>.tokens.json` beside
+    it, as src/web/auth/tokens.rs keeps them: SHA-256 of the token) and returns the request
+    headers that carry it. A pinvr from before tokens (4b574c3 and older) ignores them."""
+    import hashlib
+    import secrets
+    token = "pinvr_" + secrets.token_hex(16)
+    stem = os.path.splitext(os.path.basename(config))[0]
+    path = os.path.join(os.path.dirname(config), f"{stem}.tokens.json")
+    entry = {"name": "bench", "sha256": hashlib.sha256(token.encode()).hexdigest(),
+             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"tokens": [entry]}, f)
+    return {"Authorization": f"Bearer {token}"}
+
+
 # ---- HTTP over a plain socket ----
 
-def http_get(port, path, timeout=10.0, sink=False, stop_after=None):
-    """GET http://127.0.0.1:port/path with a fresh connection (Connection: close).
+def http_get(port, path, timeout=10.0, sink=False, stop_after=None, headers=None):
+    """GET http://127.0.0.1:port/path with a fresh connection (Connection: close), with
+    the extra request `headers` (a dict) if given.
 
     Returns a dict: status, headers, body (unless sink), nbytes (body bytes read),
     ttfb (s from before connect to the first response byte), total (s to the last byte).
@@ -177,7 +214,8 @@ def http_get(port, path, timeout=10.0, sink=False, stop_after=None):
     t0 = time.perf_counter()
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra}\r\n".encode())
         buf = bytearray(1 << 20)
         view = memoryview(buf)
         head = b""
@@ -216,14 +254,14 @@ def http_get(port, path, timeout=10.0, sink=False, stop_after=None):
             "body": b"".join(body) if body is not None else None}
 
 
-def wait_http(port, path, deadline, proc=None):
+def wait_http(port, path, deadline, proc=None, headers=None):
     """Polls GET path until it answers 200; returns the seconds waited until then."""
     t0 = time.monotonic()
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"pinvr exited ({proc.returncode}) before its web UI answered")
         try:
-            r = http_get(port, path, timeout=2.0)
+            r = http_get(port, path, timeout=2.0, headers=headers)
             if r["status"] == 200:
                 return time.monotonic() - t0, r
         except (OSError, RuntimeError):

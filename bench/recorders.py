@@ -65,6 +65,7 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration):
         port = B.free_port()
         cfg = os.path.join(out, "pinvr.json")
         B.write_config(cfg, os.path.join(out, "data"), port, list(zip(ids, urls)))
+        auth = B.write_token(cfg)
         err = open(os.path.join(out, "pinvr.log"), "wb")
         procs = [subprocess.Popen([pinvr, "run", "--config", cfg], stdin=subprocess.DEVNULL,
                                   stdout=err, stderr=err)]
@@ -103,7 +104,7 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration):
         received.update(B.tcp_received(pids))
         states = None
         if kind == "pinvr":
-            r = B.http_get(port, "/api/1/system.json", timeout=5)
+            r = B.http_get(port, "/api/1/system.json", timeout=5, headers=auth)
             cams_state = json.loads(r["body"])["payload"]["cameras"]
             states = sum(1 for c in cams_state.values() if c["recording"])
             if states != n:
