@@ -8,9 +8,16 @@ const { check, env } = t;
 const DAY = "/camera/front?day=2026-11-23";
 const browser = await t.launch();
 
-// The timeline's time at a page x, as a person reads it off the tick labels.
+// The timeline's time at a page x, as a person reads it off the tick labels. Found and
+// measured in one evaluation: the page redraws the axis when the camera's tags arrive, and
+// with `$$eval` the ticks were sometimes measured after that redraw had detached them (every
+// tick at x 0, so the click that followed landed off the timeline).
 async function axis(p) {
-  const ticks = await p.$$eval(".tl-tick", (els) => els.map((e) => [e.getBoundingClientRect().left + e.getBoundingClientRect().width / 2, e.textContent]));
+  const ticks = await p.evaluate(() => [...document.querySelectorAll(".tl-tick")].map((e) => {
+    const r = e.getBoundingClientRect();
+    return [r.left + r.width / 2, e.textContent];
+  }));
+  check(ticks.every(([x]) => x > 0), "tick labels not laid out: " + JSON.stringify(ticks));
   check(ticks.length >= 2, "fewer than two tick labels on the timeline");
   const sec = (s) => { const [h, m, x] = s.split(":").map(Number); return h * 3600 + m * 60 + (x || 0); };
   const [a, b] = [ticks[0], ticks[ticks.length - 1]];
