@@ -296,9 +296,9 @@ fn a_stalled_viewer_slows_no_one_and_comes_back_at_a_key_frame() {
             f.seq
         );
     }
-    // The four kept up: every fragment in order, none later than 0.5 s against the
-    // camera's own timing (its decode time), and no skip.
-    for got in watched {
+    // The four kept up: every fragment in order, and no skip.
+    let mut first_seen: std::collections::HashMap<u32, Instant> = Default::default();
+    for got in &watched {
         assert!(
             got.len() > 30 * 70,
             "a viewer got only {} fragments",
@@ -306,19 +306,49 @@ fn a_stalled_viewer_slows_no_one_and_comes_back_at_a_key_frame() {
         );
         // Leave out the start: the group of pictures it joined, sent at once.
         let second_key = got.iter().skip(1).position(|f| f.key).unwrap() + 1;
-        let got = &got[second_key..];
-        for pair in got.windows(2) {
+        for pair in got[second_key..].windows(2) {
             assert_eq!(pair[1].seq, pair[0].seq + 1, "a healthy viewer skipped");
         }
-        // Lateness: arrival minus the frame's own time, relative to the best frame.
-        let lateness: Vec<f64> = got
-            .iter()
-            .map(|f| f.at.duration_since(started).as_secs_f64() - f.time as f64 / 90_000.0)
-            .collect();
-        let best = lateness.iter().cloned().fold(f64::MAX, f64::min);
-        let worst = lateness.iter().map(|l| l - best).fold(0.0, f64::max);
-        assert!(worst < 0.5, "a healthy viewer fell {worst:.3} s behind");
+        for f in got {
+            let e = first_seen.entry(f.seq).or_insert(f.at);
+            *e = (*e).min(f.at);
+        }
     }
+    // None held back against the others: each frame reached every healthy viewer within
+    // 0.5 s of the first one it reached.
+    for got in &watched {
+        let second_key = got.iter().skip(1).position(|f| f.key).unwrap() + 1;
+        let worst = got[second_key..]
+            .iter()
+            .map(|f| f.at.duration_since(first_seen[&f.seq]).as_secs_f64())
+            .fold(0.0, f64::max);
+        assert!(
+            worst < 0.5,
+            "a healthy viewer fell {worst:.3} s behind the others"
+        );
+    }
+    // And all of them together not held back: the first arrival of each frame against the
+    // camera's own timing (its decode time), relative to the best frame. A camera thread
+    // blocked by the stalled viewer's full socket would hold everyone back for many
+    // seconds; the live-encoding camera itself lags up to about 1 s on a loaded machine
+    // (1.08 s seen with six tests at once), so the bound here is 2 s. Latency as a person
+    // sees it (under a second) is the browser test's.
+    let start_seq = watched
+        .iter()
+        .map(|got| got[got.iter().skip(1).position(|f| f.key).unwrap() + 1].seq)
+        .max()
+        .unwrap();
+    let lateness: Vec<f64> = watched[0]
+        .iter()
+        .filter(|f| f.seq >= start_seq)
+        .map(|f| {
+            first_seen[&f.seq].duration_since(started).as_secs_f64() - f.time as f64 / 90_000.0
+        })
+        .collect();
+    let best = lateness.iter().cloned().fold(f64::MAX, f64::min);
+    let worst = lateness.iter().map(|l| l - best).fold(0.0, f64::max);
+    eprintln!("healthy viewers: worst first arrival {worst:.3} s behind the camera's timing");
+    assert!(worst < 2.0, "every healthy viewer fell {worst:.3} s behind");
     // Memory: each of the five viewers costs little.
     let per_viewer = rss_watched.saturating_sub(rss0) / 5;
     eprintln!("RSS {rss0} KiB before viewers, {rss_watched} KiB with five: {per_viewer} KiB each");
