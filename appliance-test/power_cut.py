@@ -214,7 +214,6 @@ def inspect_card(card, work, label):
     dest = os.path.join(work, f"files-{label}")
     shutil.rmtree(dest, ignore_errors=True)
     Card.dump(fs, "/pinvr", dest)
-    os.unlink(fs)
     files = scan(dest)
     result = {"fsck": fsck_status, "fsck_out": fsck_out, "files": files,
               "chunks": {}, "mp4": {}, "corrupt": [], "recorded_to": None}
@@ -231,12 +230,27 @@ def inspect_card(card, work, label):
             frames, duration = probe(path)
             result["mp4"][minute] = frames
             if err:
-                result["corrupt"].append((name, err))
+                result["corrupt"].append((name, err, inode_report(
+                    fs, "/pinvr/" + os.path.relpath(path, dest))))
             start = mp4_start_us(path)
             if start is not None:
                 ends.append(start / 1e6 + duration)
     result["recorded_to"] = max(ends) if ends else None
+    os.unlink(fs)
     return result
+
+
+def inode_report(fs_image, path):
+    """debugfs's account of the file at `path` on the card (size, times,
+    extents), kept with a file that does not decode: which write reached the
+    card and which did not."""
+    p = subprocess.run(["debugfs", "-R", f"stat {path}", fs_image],
+                       capture_output=True, text=True)
+    keep = [line.strip() for line in p.stdout.splitlines()
+            if line.strip().startswith(("Inode:", "User:", "Size:", "ctime:",
+                                        "mtime:", "crtime:", "Links:",
+                                        "EXTENTS:", "("))]
+    return " | ".join(keep) or (p.stderr.strip() or "no inode")
 
 
 # ---------------------------------------------------------------- the config

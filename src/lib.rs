@@ -13,10 +13,19 @@
 //!   -> index                    (minutes per camera; the finisher publishes into it)
 //!   -> web                      (hyper on its own runtime: pages, REST API, files and
 //!                                ranges [range], auth, limits)
+//!   recorder -> [chunk_sink]    (a closed minute and the sink that finishes it; [syncer]
+//!                                fdatasyncs open chunks every few seconds, off the camera
+//!                                threads)
+//!   finisher -> [signature]     (each minute's key-frame signature, for the change search)
+//!   finisher -> [events]        (minute finished, tag added: what MQTT tells the house)
 //! live: each frame also goes from the camera thread to its [live] feed, a ring of
 //!       fragments that live viewers read, while anyone watches
 //! reaper: keeps free space above the floor by deleting the oldest minutes (a Plan in, a
 //!         Pass out); archive: ranges kept for good
+//! change search: [change_search] reads signatures, [changes] finds where a region settled
+//!         into a new look, [keyframes] decodes key frames to the second; [tags] keep them
+//! offload: [offload] uploads minutes and archives to an S3 store; [blob] reads them back
+//! mqtt: [mqtt] states, snapshots and Home Assistant discovery
 //! app: the composition root the supervisor and the web share; supervisor: the threads
 //! config [config]: one JSON file, validated in two steps
 //! ```
@@ -27,7 +36,9 @@
 //! [`time`] (UTC calendar), [`fmt`] (labels, sizes, URLs for messages), [`fsutil`]
 //! (crash-safe writes), [`error`] (the one error type), [`random`] (secrets), [`status`]
 //! (what each camera is doing), [`logging`], [`alloc`] (allocator tuning), [`fixture`]
-//! (MP4 clips to chunks, for tests and imports), [`cmds`] (the binary's subcommands).
+//! (MP4 clips to chunks, for tests and imports), [`probe`] (the config page's camera Test),
+//! [`clock_sync`] (whether the system clock is synchronised) and [`unsynced`] (minutes
+//! finished before it was), [`cmds`] (the binary's subcommands).
 
 pub mod alloc;
 pub mod app;
