@@ -189,21 +189,47 @@ fn home_assistant_sees_cameras_states_snapshots_tags_and_the_will() {
     assert_eq!(v["label"], "van");
     assert!(!change.retain);
 
-    // A snapshot once a minute closes: a JPEG of the camera's size.
-    let snap = sub.wait("pinvr/cam/snapshot", 130, |m| !m.payload.is_empty());
-    assert!(snap.payload.starts_with(&[0xff, 0xd8]) && snap.payload.ends_with(&[0xff, 0xd9]));
-    let jpg = dir.join("snapshot.jpg");
-    std::fs::write(&jpg, &snap.payload).unwrap();
-    assert_eq!(common::image_size(&jpg), (320, 240));
+    // A snapshot each time a minute closes, once a minute: two seen arriving, 50 to 70 s
+    // apart (a minute closes at the first key frame past its end), each a JPEG of the
+    // camera's size.
+    let snapshots = || {
+        let seen = sub.seen.lock().unwrap();
+        seen.iter()
+            .filter(|m| m.topic == "pinvr/cam/snapshot" && !m.payload.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let n0 = snapshots().len();
+    let mut arrived = Vec::new();
+    for n in [n0 + 1, n0 + 2] {
+        wait_until(130, "no snapshot a minute", || snapshots().len() >= n);
+        arrived.push(Instant::now());
+    }
+    let apart = (arrived[1] - arrived[0]).as_secs_f64();
+    eprintln!("snapshots {apart:.1} s apart");
+    assert!(
+        (50.0..=70.0).contains(&apart),
+        "snapshots {apart:.1} s apart"
+    );
+    for (i, snap) in snapshots().iter().enumerate() {
+        assert!(snap.payload.starts_with(&[0xff, 0xd8]) && snap.payload.ends_with(&[0xff, 0xd9]));
+        let jpg = dir.join(format!("snapshot-{i}.jpg"));
+        std::fs::write(&jpg, &snap.payload).unwrap();
+        assert_eq!(common::image_size(&jpg), (320, 240));
+    }
 
     // The camera dies: retrying within the gap timeout, /healthz 503 (naming it only to a
     // session), and back when it returns.
     cam.stop();
     let t = Instant::now();
     sub.wait("pinvr/cam/state", 10, |m| m.text() == "retrying");
-    eprintln!(
-        "state retrying {:.1} s after the camera died",
-        t.elapsed().as_secs_f64()
+    let flipped = t.elapsed().as_secs_f64();
+    eprintln!("state retrying {flipped:.1} s after the camera died");
+    // The gap timeout is 3 s from the last frame, which came at most a frame before the
+    // camera stopped; 2 s more for the broker and a loaded machine.
+    assert!(
+        flipped < 3.0 + 2.0,
+        "state retrying only {flipped:.1} s after the camera died"
     );
     wait_until(10, "healthz stayed 200 with a dead camera", || {
         common::http::get(p.addr, "/healthz").status == 503
