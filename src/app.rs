@@ -138,16 +138,20 @@ impl App {
     /// The MP4 files (regular files, reached without a symbolic link) of `camera`'s recorded minutes in `from..=to`, in time order; `None`
     /// if no such camera is configured.
     pub fn minute_files(&self, camera: &str, from: i64, to: i64) -> Option<Vec<PathBuf>> {
-        let loaded = self.loaded();
-        let cam = loaded.config.stream(camera)?;
-        let files = self
-            .index
-            .minutes(camera, from, to)
-            .into_iter()
-            .map(|m| crate::layout::minute_path(&cam.dir, camera, m, crate::layout::FileKind::Mp4))
-            .filter(|p| crate::fsutil::plain_file_under(&cam.dir, p))
-            .collect();
-        Some(files)
+        let dir = self.with_loaded(|l| Some(l.config.stream(camera)?.dir))?;
+        Some(self.index.minute_files(&dir, camera, from, to))
+    }
+
+    /// `f` of what reads of offloaded minutes look at (the uploader's state, the index, the
+    /// configuration in force, read in place).
+    pub fn remote<T>(&self, f: impl FnOnce(&crate::offload::remote::Reads<'_>) -> T) -> T {
+        self.with_loaded(|l| {
+            f(&crate::offload::remote::Reads {
+                offload: &self.offload,
+                index: &self.index,
+                config: &l.config,
+            })
+        })
     }
 
     /// Brings the services' inputs in line with the configuration in force: every camera's

@@ -78,6 +78,16 @@ impl Index {
         });
     }
 
+    /// The MP4 files (regular files, reached without a symbolic link) of `camera`'s minutes
+    /// in `[from, to]` under its folder `dir`, in time order.
+    pub fn minute_files(&self, dir: &Path, camera: &str, from: i64, to: i64) -> Vec<PathBuf> {
+        self.minutes(camera, from, to)
+            .into_iter()
+            .map(|m| layout::minute_path(dir, camera, m, FileKind::Mp4))
+            .filter(|p| crate::fsutil::plain_file_under(dir, p))
+            .collect()
+    }
+
     /// `camera`'s minutes in `[from, to]` (minutes since the epoch), ascending.
     pub fn minutes(&self, camera: &str, from: i64, to: i64) -> Vec<i64> {
         self.read(|m| {

@@ -126,8 +126,29 @@ pub fn run(app: Arc<App>, services: Services, stop: Stop) -> Result<()> {
         services.clock.clone(),
         stop.clone(),
     );
-    let mqtt = crate::mqtt::spawn(app.clone(), stop.clone());
-    let offload = crate::offload::spawn(app.clone(), stop.clone());
+    let current = {
+        let app = app.clone();
+        let f: crate::config::Current = Arc::new(move || app.with_loaded(|l| l.config.clone()));
+        f
+    };
+    let mqtt = crate::mqtt::spawn(
+        crate::mqtt::Inputs {
+            config: current.clone(),
+            events: app.events.clone(),
+            status: app.status.clone(),
+            index: app.index.clone(),
+        },
+        stop.clone(),
+    );
+    let offload = crate::offload::spawn(
+        crate::offload::Inputs {
+            config: current,
+            events: app.events.clone(),
+            index: app.index.clone(),
+            offload: app.offload.clone(),
+        },
+        stop.clone(),
+    );
     let wake = app.reaper.clone();
     let deps = Deps {
         opener: services.opener.clone(),

@@ -21,6 +21,10 @@ pub use secret::Secret;
 pub use streams::{SUB_SUFFIX, valid_stream_id};
 pub use validate::{valid_id, validate};
 
+/// The configuration in force, as a service reads it: a copy each time it is called (the
+/// supervisor's handle on the settings, so a service need not see the whole `App`).
+pub type Current = std::sync::Arc<dyn Fn() -> Config + Send + Sync>;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -11,10 +11,12 @@
 
 pub mod topics;
 
-use crate::app::App;
 use crate::clock::Stop;
-use crate::config::Mqtt;
+use crate::config::{Current, Mqtt};
 use crate::events::Event;
+use crate::events::Events;
+use crate::index::Index;
+use crate::status::Status;
 use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, LastWill, MqttOptions, Packet, QoS,
 };
@@ -37,8 +39,20 @@ const QUEUE: usize = 256;
 /// Largest message (a full-size preview JPEG is well under it).
 const MAX_MESSAGE: usize = 8 << 20;
 
+/// What the MQTT thread reads and reports to.
+pub struct Inputs {
+    /// The settings in force (the `mqtt` section, the cameras, the data folder).
+    pub config: Current,
+    /// Finished minutes and new tags.
+    pub events: Arc<Events>,
+    /// Camera states, and where the MQTT line's own status goes.
+    pub status: Arc<Status>,
+    /// Each camera's newest minute, for its snapshot.
+    pub index: Arc<Index>,
+}
+
 /// Starts the MQTT thread; it ends when `stop` is requested.
-pub fn spawn(app: Arc<App>, stop: Stop) -> JoinHandle<()> {
+pub fn spawn(deps: Inputs, stop: Stop) -> JoinHandle<()> {
     std::thread::Builder::new()
         .name("mqtt".into())
         .spawn(move || {
@@ -52,7 +66,7 @@ pub fn spawn(app: Arc<App>, stop: Stop) -> JoinHandle<()> {
                     return;
                 }
             };
-            rt.block_on(run(&app, &stop));
+            rt.block_on(run(&deps, &stop));
         })
         .expect("spawning the mqtt thread")
 }
@@ -67,20 +81,20 @@ enum Outcome {
     Failed(String, bool),
 }
 
-async fn run(app: &App, stop: &Stop) {
-    let events = app.events.subscribe();
+async fn run(deps: &Inputs, stop: &Stop) {
+    let events = deps.events.subscribe();
     let mut backoff = Duration::from_secs(1);
     // The first failure of the current outage (logged once).
     let mut outage: Option<String> = None;
     while !stop.is_requested() {
-        let Some(cfg) = app.loaded().config.mqtt.clone() else {
-            app.status.update_mqtt(|l| *l = Default::default());
+        let Some(cfg) = (deps.config)().mqtt.clone() else {
+            deps.status.update_mqtt(|l| *l = Default::default());
             while events.try_recv().is_ok() {}
             tokio::time::sleep(TICK).await;
             continue;
         };
-        app.status.update_mqtt(|l| l.configured = true);
-        match session(app, &cfg, &events, stop, &mut outage).await {
+        deps.status.update_mqtt(|l| l.configured = true);
+        match session(deps, &cfg, &events, stop, &mut outage).await {
             Outcome::Stopped => break,
             Outcome::Changed => backoff = Duration::from_secs(1),
             Outcome::Failed(why, connected) => {
@@ -93,7 +107,7 @@ async fn run(app: &App, stop: &Stop) {
                     );
                     outage = Some(why.clone());
                 }
-                app.status.update_mqtt(|l| {
+                deps.status.update_mqtt(|l| {
                     if l.connected || l.last_error.as_deref() != Some(&why) {
                         l.since_us = crate::time::now_micros();
                     }
@@ -103,11 +117,11 @@ async fn run(app: &App, stop: &Stop) {
                 let until = Instant::now() + backoff;
                 while Instant::now() < until
                     && !stop.is_requested()
-                    && app.loaded().config.mqtt.as_ref() == Some(&cfg)
+                    && (deps.config)().mqtt.as_ref() == Some(&cfg)
                 {
                     tokio::time::sleep(TICK).await;
                     while events.try_recv().is_ok() {
-                        app.status.update_mqtt(|l| l.dropped += 1);
+                        deps.status.update_mqtt(|l| l.dropped += 1);
                     }
                 }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -128,7 +142,7 @@ struct Published {
 /// Publishes without waiting, counting what could not be queued.
 struct Sender<'a> {
     client: &'a AsyncClient,
-    app: &'a App,
+    deps: &'a Inputs,
 }
 
 impl Sender<'_> {
@@ -137,7 +151,7 @@ impl Sender<'_> {
             .client
             .try_publish(topic, QoS::AtLeastOnce, retain, payload)
             .is_ok();
-        self.app.status.update_mqtt(|l| {
+        self.deps.status.update_mqtt(|l| {
             if ok {
                 l.sent += 1;
             } else {
@@ -149,7 +163,7 @@ impl Sender<'_> {
 
 /// One connection to the broker, until it fails, the config changes or stop.
 async fn session(
-    app: &App,
+    deps: &Inputs,
     cfg: &Mqtt,
     events: &Receiver<Event>,
     stop: &Stop,
@@ -185,7 +199,7 @@ async fn session(
     let (client, mut el) = AsyncClient::new(opts, QUEUE);
     let out = Sender {
         client: &client,
-        app,
+        deps,
     };
     let mut connected = false;
     let mut published = Published::default();
@@ -199,21 +213,21 @@ async fn session(
                         Some(_) => log::info!("mqtt: connected to {}:{} again", cfg.host, cfg.port),
                         None => log::info!("mqtt: connected to {}:{}", cfg.host, cfg.port),
                     }
-                    app.status.update_mqtt(|l| {
+                    deps.status.update_mqtt(|l| {
                         l.connected = true;
                         l.since_us = crate::time::now_micros();
                         l.last_error = None;
                     });
                     published = Published::default();
                     out.send(topics.available(), true, "online");
-                    publish_snapshots(app, &topics, &out);
-                    update(app, cfg, &topics, &out, &mut published);
+                    publish_snapshots(deps, &topics, &out);
+                    update(deps, cfg, &topics, &out, &mut published);
                 }
                 Ok(_) => {}
                 Err(e) => return Outcome::Failed(describe(&e, cfg), connected),
             },
             _ = tick.tick() => {
-                let changed = app.loaded().config.mqtt.as_ref() != Some(cfg);
+                let changed = (deps.config)().mqtt.as_ref() != Some(cfg);
                 if stop.is_requested() || changed {
                     if connected {
                         out.send(topics.available(), true, "offline");
@@ -228,7 +242,7 @@ async fn session(
                 }
                 while let Ok(e) = events.try_recv() {
                     if !connected {
-                        app.status.update_mqtt(|l| l.dropped += 1);
+                        deps.status.update_mqtt(|l| l.dropped += 1);
                         continue;
                     }
                     match e {
@@ -244,7 +258,7 @@ async fn session(
                     }
                 }
                 if connected {
-                    update(app, cfg, &topics, &out, &mut published);
+                    update(deps, cfg, &topics, &out, &mut published);
                 }
             }
         }
@@ -253,11 +267,11 @@ async fn session(
 
 /// Publishes what changed since `published`: camera states (and discovery for cameras
 /// new to this connection, removal for cameras gone), then disk and clock once a minute.
-fn update(app: &App, cfg: &Mqtt, topics: &Topics, out: &Sender<'_>, published: &mut Published) {
-    let loaded = app.loaded();
-    let cams = &loaded.config.cameras;
+fn update(deps: &Inputs, cfg: &Mqtt, topics: &Topics, out: &Sender<'_>, published: &mut Published) {
+    let config = (deps.config)();
+    let cams = &config.cameras;
     for c in cams {
-        let state = app.status.state(&c.id, c.enabled).name();
+        let state = deps.status.state(&c.id, c.enabled).name();
         match published.states.get(&c.id) {
             Some(s) if *s == state => continue,
             Some(_) => {}
@@ -292,7 +306,7 @@ fn update(app: &App, cfg: &Mqtt, topics: &Topics, out: &Sender<'_>, published: &
                 out.send(t, true, v.to_string());
             }
         }
-        if let Some((free, _)) = crate::disk::usage_nearest(&loaded.config.data_dir) {
+        if let Some((free, _)) = crate::disk::usage_nearest(&config.data_dir) {
             out.send(topics.recorder("disk_free_bytes"), true, free.to_string());
         }
         out.send(topics.recorder("clock"), true, crate::clock_sync::name());
@@ -301,9 +315,9 @@ fn update(app: &App, cfg: &Mqtt, topics: &Topics, out: &Sender<'_>, published: &
 }
 
 /// Each camera's newest preview, as its snapshot.
-fn publish_snapshots(app: &App, topics: &Topics, out: &Sender<'_>) {
-    for c in &app.loaded().config.cameras {
-        let Some(m) = app.index.latest(&c.id) else {
+fn publish_snapshots(deps: &Inputs, topics: &Topics, out: &Sender<'_>) {
+    for c in &(deps.config)().cameras {
+        let Some(m) = deps.index.latest(&c.id) else {
             continue;
         };
         let path = crate::layout::minute_path(&c.dir, &c.id, m, crate::layout::FileKind::Preview);

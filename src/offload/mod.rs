@@ -11,10 +11,11 @@ pub mod state;
 pub mod store;
 pub mod throttle;
 
-use crate::app::App;
 use crate::clock::Stop;
-use crate::config::Offload;
+use crate::config::{Current, Offload};
 use crate::error::Result;
+use crate::events::Events;
+use crate::index::Index;
 use crate::layout::{self, FileKind};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -36,11 +37,23 @@ const RELIST: Duration = Duration::from_secs(10);
 /// Longest wait between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// What the uploader reads and reports to.
+pub struct Inputs {
+    /// The settings in force (the `offload` section, the streams, the data folder).
+    pub config: Current,
+    /// Finished minutes: a wake-up to upload them.
+    pub events: Arc<Events>,
+    /// The finished minutes of every stream.
+    pub index: Arc<Index>,
+    /// What has been uploaded, and the uploader's status.
+    pub offload: Arc<state::Shared>,
+}
+
 /// Starts the uploader thread.
-pub fn spawn(app: Arc<App>, stop: Stop) -> JoinHandle<()> {
+pub fn spawn(deps: Inputs, stop: Stop) -> JoinHandle<()> {
     std::thread::Builder::new()
         .name("offload".into())
-        .spawn(move || run(&app, &stop))
+        .spawn(move || run(&deps, &stop))
         .expect("spawning the offload thread")
 }
 
@@ -81,8 +94,8 @@ enum Job {
     Minute(i64, String, PathBuf, u64),
 }
 
-fn run(app: &App, stop: &Stop) {
-    let events = app.events.subscribe();
+fn run(deps: &Inputs, stop: &Stop) {
+    let events = deps.events.subscribe();
     let mut current: Option<(Offload, Arc<Store>, Throttle)> = None;
     let mut streams_seen: Vec<(String, PathBuf)> = Vec::new();
     let mut archives_done: Option<(PathBuf, BTreeSet<String>)> = None;
@@ -94,10 +107,10 @@ fn run(app: &App, stop: &Stop) {
     let mut queue: VecDeque<Job> = VecDeque::new();
     let mut listed: Option<std::time::Instant> = None;
     while !stop.is_requested() {
-        let config = app.loaded().config;
+        let config = (deps.config)();
         let Some(cfg) = config.offload.clone() else {
-            app.offload.update(|s| s.configured = false);
-            app.offload.set_store(None);
+            deps.offload.update(|s| s.configured = false);
+            deps.offload.set_store(None);
             current = None;
             wait(&events, stop, Duration::from_secs(2));
             continue;
@@ -108,18 +121,18 @@ fn run(app: &App, stop: &Stop) {
                     log::info!("offload: to bucket {} at {}", cfg.bucket, cfg.endpoint);
                     let t = Throttle::new(cfg.max_bytes_per_s, stop.clone());
                     let s = Arc::new(s);
-                    app.offload.set_store(Some(s.clone()));
+                    deps.offload.set_store(Some(s.clone()));
                     current = Some((cfg.clone(), s, t));
                     checked = false;
                 }
                 Err(e) => {
-                    app.offload.set_store(None);
-                    app.offload.update(|s| s.last_error = Some(e.to_string()));
+                    deps.offload.set_store(None);
+                    deps.offload.update(|s| s.last_error = Some(e.to_string()));
                     wait(&events, stop, Duration::from_secs(5));
                     continue;
                 }
             }
-            app.offload.update(|s| s.configured = true);
+            deps.offload.update(|s| s.configured = true);
         }
         let streams: Vec<(String, PathBuf)> = config
             .streams()
@@ -132,7 +145,7 @@ fn run(app: &App, stop: &Stop) {
                     .iter()
                     .map(|(id, dir)| (id.clone(), journal::load(dir, id)))
                     .collect();
-            app.offload.set_uploaded(loaded);
+            deps.offload.set_uploaded(loaded);
             streams_seen = streams.clone();
             listed = None;
         }
@@ -146,7 +159,7 @@ fn run(app: &App, stop: &Stop) {
         }
         let (archive_dir, done) = archives_done.as_mut().expect("set above");
         if queue.is_empty() || listed.is_none_or(|t| t.elapsed() >= RELIST) {
-            queue = pending(app, &streams, archive_dir, done);
+            queue = pending(deps, &streams, archive_dir, done);
             listed = Some(std::time::Instant::now());
         }
         let Some(job) = queue.front() else {
@@ -167,7 +180,7 @@ fn run(app: &App, stop: &Stop) {
                     })
                 }
                 Job::Minute(m, id, dir, _) => {
-                    upload_minute(app, store, throttle, &config.data_dir, id, dir, *m)
+                    upload_minute(deps, store, throttle, &config.data_dir, id, dir, *m)
                 }
             }
             .map(Some)
@@ -176,10 +189,10 @@ fn run(app: &App, stop: &Stop) {
             Ok(None) => checked = true,
             Ok(Some(bytes)) => {
                 queue.pop_front();
-                report(app, &queue);
+                report(deps, &queue);
                 backoff = Duration::from_secs(1);
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
-                app.offload.update(|s| {
+                deps.offload.update(|s| {
                     s.last_error = None;
                     s.last_ok_us = crate::time::now_micros();
                     s.uploaded_bytes += bytes;
@@ -188,10 +201,10 @@ fn run(app: &App, stop: &Stop) {
             }
             Err(e) => {
                 let text = e.to_string();
-                if app.offload.status().last_error.as_deref() != Some(&text) {
+                if deps.offload.status().last_error.as_deref() != Some(&text) {
                     log::warn!("offload: {text}; retrying in {} s", backoff.as_secs());
                 }
-                app.offload.update(|s| {
+                deps.offload.update(|s| {
                     s.last_error = Some(text);
                     s.errors += 1;
                 });
@@ -231,7 +244,7 @@ fn wait_stop(stop: &Stop, d: Duration) {
 
 /// Everything not yet uploaded, in upload order; the backlog goes to the status.
 fn pending(
-    app: &App,
+    deps: &Inputs,
     streams: &[(String, PathBuf)],
     archive_dir: &Path,
     done: &BTreeSet<String>,
@@ -244,8 +257,8 @@ fn pending(
         .collect();
     let mut minutes: Vec<(i64, String, PathBuf)> = Vec::new();
     for (id, dir) in streams {
-        let all = app.index.minutes(id, i64::MIN / 2, i64::MAX / 2);
-        let sent = app.offload.sizes_sent(id, &all);
+        let all = deps.index.minutes(id, i64::MIN / 2, i64::MAX / 2);
+        let sent = deps.offload.sizes_sent(id, &all);
         // Only the newest minutes can be finished again (merged after a restart): their
         // size is compared with what was sent; older ones are done once recorded.
         let recent = all.len().saturating_sub(RECHECK);
@@ -265,12 +278,12 @@ fn pending(
             .map_or(0, |md| md.len());
         Job::Minute(m, id, dir, size)
     }));
-    report(app, &jobs);
+    report(deps, &jobs);
     jobs
 }
 
 /// Puts what `queue` still holds into the status (the backlog).
-fn report(app: &App, queue: &VecDeque<Job>) {
+fn report(deps: &Inputs, queue: &VecDeque<Job>) {
     let (mut minutes, mut bytes, mut archives, mut oldest) = (0, 0, 0, None);
     for j in queue {
         match j {
@@ -282,7 +295,7 @@ fn report(app: &App, queue: &VecDeque<Job>) {
             }
         }
     }
-    app.offload.update(|s| {
+    deps.offload.update(|s| {
         s.backlog_minutes = minutes;
         s.backlog_bytes = bytes;
         s.oldest_pending = oldest;
@@ -292,7 +305,7 @@ fn report(app: &App, queue: &VecDeque<Job>) {
 
 /// Uploads a minute's files (those that exist), then records it. Returns the bytes sent.
 fn upload_minute(
-    app: &App,
+    deps: &Inputs,
     store: &Store,
     throttle: &mut Throttle,
     data_dir: &Path,
@@ -326,7 +339,7 @@ fn upload_minute(
             &path,
             throttle,
         )?;
-        app.offload.update(|s| s.uploaded_files += 1);
+        deps.offload.update(|s| s.uploaded_files += 1);
     }
     // Finished again while it was sent (a merge): it goes again at the next pass.
     if std::fs::metadata(&mp4).map_or(0, |m| m.len()) != size {
@@ -339,7 +352,7 @@ fn upload_minute(
         thumbnail: sent[1],
     };
     journal::record(dir, id, minute, &u)?;
-    app.offload.mark(id, minute, u);
+    deps.offload.mark(id, minute, u);
     log::debug!("offload: {} uploaded", mp4.display());
     Ok(bytes)
 }

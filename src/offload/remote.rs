@@ -5,13 +5,24 @@
 
 use super::journal::Uploaded;
 use super::store::Store;
-use crate::app::App;
 use crate::blob::Blob;
+use crate::config::Config;
+use crate::index::Index;
 use crate::layout::{self, FileKind};
 use crate::range::Input;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Arc;
+
+/// What reads of offloaded minutes look at.
+pub struct Reads<'a> {
+    /// What has been uploaded, and the store.
+    pub offload: &'a super::state::Shared,
+    /// The minutes still on the disk.
+    pub index: &'a Index,
+    /// The configuration in force.
+    pub config: &'a Config,
+}
 
 /// A minute's MP4 in the store.
 pub struct RemoteMinute {
@@ -47,12 +58,12 @@ impl Blob for RemoteMinute {
 
 /// The minutes of stream `id` in `[from, to]` that are only in the store (none while
 /// offload is off: the store is not known then).
-pub fn minutes(app: &App, id: &str, from: i64, to: i64) -> BTreeMap<i64, Uploaded> {
-    if app.offload.store().is_none() {
+pub fn minutes(r: &Reads<'_>, id: &str, from: i64, to: i64) -> BTreeMap<i64, Uploaded> {
+    if r.offload.store().is_none() {
         return BTreeMap::new();
     }
-    let mut up = app.offload.uploaded_in(id, from, to);
-    for m in app.index.minutes(id, from, to) {
+    let mut up = r.offload.uploaded_in(id, from, to);
+    for m in r.index.minutes(id, from, to) {
         up.remove(&m);
     }
     up
@@ -67,10 +78,9 @@ struct Place {
 }
 
 impl Place {
-    fn of(app: &App, id: &str) -> Option<Place> {
-        let store = app.offload.store()?;
-        let (data_dir, dir) =
-            app.with_loaded(|l| Some((l.config.data_dir.clone(), l.config.stream(id)?.dir)))?;
+    fn of(r: &Reads<'_>, id: &str) -> Option<Place> {
+        let store = r.offload.store()?;
+        let (data_dir, dir) = (r.config.data_dir.clone(), r.config.stream(id)?.dir);
         Some(Place {
             store,
             data_dir,
@@ -87,8 +97,8 @@ impl Place {
 /// A URL (no credentials needed; see [`Store::presigned_get`] for how long it is valid) of
 /// stream `id`'s file of `kind` for `minute`, if that minute is only in the store and the
 /// file went there.
-pub fn url(app: &App, id: &str, minute: i64, kind: FileKind) -> Option<String> {
-    let u = minutes(app, id, minute, minute).remove(&minute)?;
+pub fn url(r: &Reads<'_>, id: &str, minute: i64, kind: FileKind) -> Option<String> {
+    let u = minutes(r, id, minute, minute).remove(&minute)?;
     let sent = match kind {
         FileKind::Preview => u.preview,
         FileKind::Thumbnail => u.thumbnail,
@@ -97,14 +107,15 @@ pub fn url(app: &App, id: &str, minute: i64, kind: FileKind) -> Option<String> {
     if !sent {
         return None;
     }
-    let place = Place::of(app, id)?;
+    let place = Place::of(r, id)?;
     Some(place.store.presigned_get(&place.key(id, minute, kind)))
 }
 
 /// The minutes of stream `id` in `[from, to]` to assemble, local and remote, in time order;
 /// `None` for an unknown stream.
-pub fn inputs(app: &App, id: &str, from: i64, to: i64) -> Option<Vec<Input>> {
-    let local = app.minute_files(id, from, to)?;
+pub fn inputs(r: &Reads<'_>, id: &str, from: i64, to: i64) -> Option<Vec<Input>> {
+    let dir = r.config.stream(id)?.dir;
+    let local = r.index.minute_files(&dir, id, from, to);
     let mut all: Vec<(i64, Input)> = local
         .into_iter()
         .filter_map(|p| {
@@ -112,8 +123,8 @@ pub fn inputs(app: &App, id: &str, from: i64, to: i64) -> Option<Vec<Input>> {
             Some((m, Input::File(p)))
         })
         .collect();
-    let remote = minutes(app, id, from, to);
-    if let Some(place) = Place::of(app, id).filter(|_| !remote.is_empty()) {
+    let remote = minutes(r, id, from, to);
+    if let Some(place) = Place::of(r, id).filter(|_| !remote.is_empty()) {
         for (m, u) in remote {
             let blob = RemoteMinute {
                 key: place.key(id, m, FileKind::Mp4),

@@ -166,7 +166,7 @@ pub fn day(app: &App, date: Date, ids: Option<Vec<String>>) -> Result<Reply> {
     let mut cams = serde_json::Map::new();
     for id in ids {
         // Local minutes and those only in the offload store (also listed as `remote`).
-        let remote = crate::offload::remote::minutes(app, &id, from, from + 1439);
+        let remote = app.remote(|r| crate::offload::remote::minutes(r, &id, from, from + 1439));
         let mut all = app.index.minutes(&id, from, from + 1439);
         all.extend(remote.keys());
         all.sort_unstable();
@@ -218,7 +218,7 @@ fn file_of(app: &App, id: &str, which: MinuteFile, minute: i64) -> Result<Reply>
     if !crate::fsutil::plain_file_under(&dir, &path) {
         // Only in the offload store: the browser reads it there, by a presigned URL, so
         // the Pi's one USB bus does not carry the bytes in and out again.
-        if let Some(url) = crate::offload::remote::url(app, id, minute, kind) {
+        if let Some(url) = app.remote(|r| crate::offload::remote::url(r, id, minute, kind)) {
             return Ok(Reply {
                 status: 307,
                 content_type: "text/plain; charset=utf-8",
@@ -289,7 +289,7 @@ pub fn span_files(app: &App, id: &str, span: Span) -> Option<Vec<Input>> {
         Span::Minutes(from, to) => (from, to),
         Span::Seconds(from, to) => (time::minute_of(from) - 1, time::minute_of(to - 1)),
     };
-    crate::offload::remote::inputs(app, id, from, to)
+    app.remote(|r| crate::offload::remote::inputs(r, id, from, to))
 }
 
 /// Builds the MP4 of `span` from its minutes `files`.
@@ -408,7 +408,10 @@ pub fn spans(ctx: &Ctx, id: &str, date: Date) -> Result<Reply> {
         }
     }
     // Minutes only in the offload store, as their journal lines describe them.
-    for (minute, u) in crate::offload::remote::minutes(&ctx.app, id, from, from + 1439) {
+    for (minute, u) in ctx
+        .app
+        .remote(|r| crate::offload::remote::minutes(r, id, from, from + 1439))
+    {
         let s = u.summary.unwrap_or_else(|| crate::mp4::Summary {
             codec: String::new(),
             start_us: minute * 60_000_000,
