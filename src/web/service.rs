@@ -106,6 +106,21 @@ async fn answer(ctx: &Arc<Ctx>, rq: &Request, body: Incoming) -> Result<Response
             ),
         ));
     }
+    // No request to pinvr carries more than a form: a bigger declared body is refused
+    // before routing, unread, whatever the path.
+    if rq
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > super::request::MAX_FORM)
+    {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "a request body may be at most {} bytes",
+                super::request::MAX_FORM
+            ),
+        ));
+    }
     let route = routes::route(&rq.method, &rq.path, &rq.query)?;
     let who = ctx.auth.identify(rq)?;
     if let Some(reply) = gate(&ctx.app, &route, &who, rq)? {
