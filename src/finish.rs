@@ -79,6 +79,13 @@ pub fn finish_chunk_with(
         to(FileKind::Preview)?,
         to(FileKind::Thumbnail)?,
     );
+    if mp4.exists() && rebuild_from_covering_mp4(chunk, &mp4)? {
+        log::info!(
+            "{}: its MP4 already held every frame of it (a power cut after the MP4 was \
+             published); finishing it from the MP4",
+            chunk.display()
+        );
+    }
     let report = match remux::remux(chunk, &mp4) {
         Ok(r) => r,
         Err(e) if e.kind() == ErrorKind::Corrupt => {
@@ -158,6 +165,43 @@ fn no_frame(chunk: &Path) -> bool {
             _ => return false,
         }
     }
+}
+
+/// If the minute's MP4 at `mp4` holds every frame `chunk` holds (a power cut after the MP4
+/// was renamed into place and before the chunk was removed, whose last seconds may never
+/// have reached the disk), rewrites the chunk from the MP4 and returns true, so that
+/// finishing it again loses nothing and still makes the previews. A chunk that goes on past
+/// the MP4 (a minute continued after a restart: the MP4's frames, then new ones) or an MP4
+/// that cannot be read is left to be finished as it is.
+fn rebuild_from_covering_mp4(chunk: &Path, mp4: &Path) -> Result<bool> {
+    let Ok(parsed) = crate::mp4::parse(mp4) else {
+        return Ok(false);
+    };
+    let Some(mp4_last) = parsed.track.presentation_us().iter().map(|p| p.0).max() else {
+        return Ok(false);
+    };
+    let chunk_last = {
+        let f = std::fs::File::open(chunk).ctx(format_args!("opening {}", chunk.display()))?;
+        let mut r = crate::chunk::ChunkReader::new(std::io::BufReader::new(f));
+        let (mut buf, mut last) = (Vec::new(), None::<i64>);
+        while let Ok(Some(rec)) = r.next_into(&mut buf) {
+            last = Some(last.map_or(rec.time_us, |l| l.max(rec.time_us)));
+        }
+        last
+    };
+    if chunk_last.is_some_and(|c| c > mp4_last) {
+        return Ok(false);
+    }
+    let tmp = fsutil::tmp_path(chunk);
+    let mut w = crate::chunk::ChunkWriter::create(&tmp, 1 << 20)?;
+    crate::fixture::append_minute(&mut w, mp4)?;
+    w.finish()?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .ctx(format_args!("syncing {}", tmp.display()))?;
+    std::fs::rename(&tmp, chunk).ctx(format_args!("renaming {}", tmp.display()))?;
+    fsutil::sync_dir(chunk.parent().unwrap_or(Path::new(".")))?;
+    Ok(true)
 }
 
 fn remove(chunk: &Path) -> Result<()> {
