@@ -126,10 +126,9 @@ pub fn run(app: Arc<App>, services: Services, stop: Stop) -> Result<()> {
         services.clock.clone(),
         stop.clone(),
     );
-    let current = {
+    let current: crate::config::Current = {
         let app = app.clone();
-        let f: crate::config::Current = Arc::new(move || app.with_loaded(|l| l.config.clone()));
-        f
+        Arc::new(move || app.with_loaded(|l| l.config.clone()))
     };
     let mqtt = crate::mqtt::spawn(
         crate::mqtt::Inputs {

@@ -87,18 +87,29 @@ pub enum Submitted {
     Json(serde_json::Value),
 }
 
-/// Reads a form body (`json` false) or a JSON one of at most [`MAX_FORM`] bytes within
-/// [`BODY_TIMEOUT`].
-pub async fn read_body(req: &Request, body: Incoming, json: bool) -> Result<Submitted> {
+/// Refuses a request whose declared body is over [`MAX_FORM`] bytes: no request to pinvr
+/// carries more than a form, so it is refused before routing, unread, whatever the path.
+pub fn refuse_large_body(req: &Request) -> Result<()> {
     let declared = req
         .header("content-length")
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_FORM) {
-        return Err(Error::new(
-            ErrorKind::TooLarge,
-            format!("a form may be at most {MAX_FORM} bytes"),
-        ));
+        return Err(too_large());
     }
+    Ok(())
+}
+
+fn too_large() -> Error {
+    Error::new(
+        ErrorKind::TooLarge,
+        format!("a request body may be at most {MAX_FORM} bytes"),
+    )
+}
+
+/// Reads a form body (`json` false) or a JSON one of at most [`MAX_FORM`] bytes within
+/// [`BODY_TIMEOUT`] (a declared length over it was refused by [`refuse_large_body`]; a body
+/// sent without one is cut off here).
+pub async fn read_body(body: Incoming, json: bool) -> Result<Submitted> {
     let limited = http_body_util::Limited::new(body, MAX_FORM as usize);
     let bytes = match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
         Err(_) => {
@@ -110,12 +121,7 @@ pub async fn read_body(req: &Request, body: Incoming, json: bool) -> Result<Subm
                 ),
             ));
         }
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                format!("a form may be at most {MAX_FORM} bytes"),
-            ));
-        }
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
         Ok(Err(e)) => return Err(Error::invalid(format!("reading the form: {e}"))),
         Ok(Ok(c)) => c.to_bytes(),
     };

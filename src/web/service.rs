@@ -9,7 +9,7 @@ use super::ctx::Ctx;
 use super::deadline::Patience;
 use super::handlers;
 use super::reply::{Reply, prepare};
-use super::request::{Request, read_body};
+use super::request::{Request, read_body, refuse_large_body};
 use super::route_kinds::Access;
 use super::routes::{self, Route};
 use crate::app::App;
@@ -106,28 +106,14 @@ async fn answer(ctx: &Arc<Ctx>, rq: &Request, body: Incoming) -> Result<Response
             ),
         ));
     }
-    // No request to pinvr carries more than a form: a bigger declared body is refused
-    // before routing, unread, whatever the path.
-    if rq
-        .header("content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .is_some_and(|n| n > super::request::MAX_FORM)
-    {
-        return Err(Error::new(
-            ErrorKind::TooLarge,
-            format!(
-                "a request body may be at most {} bytes",
-                super::request::MAX_FORM
-            ),
-        ));
-    }
+    refuse_large_body(rq)?;
     let route = routes::route(&rq.method, &rq.path, &rq.query)?;
     let who = ctx.auth.identify(rq)?;
     if let Some(reply) = gate(&ctx.app, &route, &who, rq)? {
         return Ok(prepare(reply, rq));
     }
     let form = if route.takes_form() || route.takes_json() {
-        Some(read_body(rq, body, route.takes_json()).await?)
+        Some(read_body(body, route.takes_json()).await?)
     } else {
         None
     };
