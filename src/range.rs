@@ -16,6 +16,20 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// How far before a span of seconds its first minute file is looked for: a minute file
+/// starts at a key frame, so with a camera's GOP of up to this many minutes the frames at the
+/// span's start are in an earlier file (a 120 s GOP leaves every other minute without a file
+/// of its own).
+pub const LEAD_MINUTES: i64 = 10;
+
+/// The minutes `items` (minute, file; ascending) that may hold frames from minute `first`
+/// on: those from `first`, and the latest one before it (it runs on until the next file
+/// starts).
+pub fn lead_in<T>(items: Vec<(i64, T)>, first: i64) -> Vec<T> {
+    let keep = items.iter().rposition(|(m, _)| *m < first).unwrap_or(0);
+    items.into_iter().skip(keep).map(|(_, t)| t).collect()
+}
+
 /// Where a stretch of the virtual file's media data comes from.
 #[derive(Clone, Debug)]
 struct Part {
@@ -400,4 +414,19 @@ pub fn read_all(range: &RangeMp4) -> Result<Vec<u8>> {
         .read_to_end(&mut out)
         .ctx("reading range")?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lead_in;
+
+    #[test]
+    fn the_lead_in_is_the_latest_file_before_the_first_minute() {
+        let files = vec![(1, "a"), (3, "b"), (5, "c"), (6, "d")];
+        assert_eq!(lead_in(files.clone(), 5), ["b", "c", "d"]);
+        assert_eq!(lead_in(files.clone(), 4), ["b", "c", "d"]);
+        assert_eq!(lead_in(files.clone(), 1), ["a", "b", "c", "d"]);
+        assert_eq!(lead_in(files.clone(), 9), ["d"]);
+        assert_eq!(lead_in(Vec::<(i64, &str)>::new(), 9), Vec::<&str>::new());
+    }
 }

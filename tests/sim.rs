@@ -480,3 +480,91 @@ fn drifting_cameras_are_measured_and_followed_for_an_hour() {
         );
     }
 }
+
+#[test]
+fn long_gops_name_files_by_their_first_frame_and_exports_cover_every_second() {
+    // Key frames every 10 s and every 120 s, the first at 14:00:07.4: a minute closes at the
+    // first key frame after its end, so the file named 1402 begins at 14:02:07.4, and with
+    // the 120 s GOP the minutes 14:01, 14:03... have no file of their own.
+    for (gop_s, seconds) in [(10u32, 60u32), (120, 240)] {
+        let path = common::Clip::make("gop", "320x240", 10, seconds, gop_s * 10, "h264");
+        let clip = Arc::new(read_clip(&path).unwrap());
+        let opener = Arc::new(ClipOpener::new(vec![clip], vec![Plan::forever()]));
+        let start = T0 + 7_400_000;
+        let out = run(
+            &format!("sim-gop{gop_s}"),
+            start,
+            opener,
+            retry(2, 60),
+            Arc::new(RealDisk),
+            Duration::from_secs(365),
+            |_| {},
+        );
+        let base = T0 / 60 / SEC;
+        let step = (i64::from(gop_s) + 59) / 60;
+        let want: Vec<String> = (0..=6)
+            .step_by(step as usize)
+            .map(|m| {
+                let (d, t) = pinvr::time::minute_name(base + m);
+                format!("cam.{d}.{t}.mp4")
+            })
+            .collect();
+        assert_eq!(out.names(), want, "{gop_s} s GOP");
+        assert_clean(&out.files, 0.3);
+        common::assert_minutes_meet(&out.files, 0.1);
+        // Each file starts at its first frame's true time and holds a whole number of GOPs.
+        for (i, f) in out.files.iter().enumerate() {
+            let first = common::timeline(f)[0];
+            let true_start = (start / SEC) as f64 + 0.4 + (i as i64 * step * 60) as f64;
+            assert!(
+                (first - true_start).abs() < 1e-6,
+                "{}: starts at {first:.3}, not {true_start:.3}",
+                f.display()
+            );
+        }
+        // An export of every whole minute from 14:01 to 14:05 starts on the minute's first
+        // second with that second's picture and lasts the minute, though the minute's
+        // first frames (or all of them) are in an earlier file.
+        for m in base + 1..=base + 5 {
+            let listed = out
+                .index
+                .minute_files(
+                    out.files[0].parent().unwrap().parent().unwrap(),
+                    "cam",
+                    m - pinvr::range::LEAD_MINUTES,
+                    m,
+                )
+                .into_iter()
+                .map(|p| {
+                    let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+                    (pinvr::layout::parse_name(&name).unwrap().1, p)
+                })
+                .collect();
+            let files = pinvr::range::lead_in(listed, m);
+            let (from, to) = (m * 60 * SEC, (m + 1) * 60 * SEC);
+            let range = pinvr::range::RangeMp4::build_cut(&files, Some((from, to))).unwrap();
+            let cut = common::scratch(&format!("sim-gop{gop_s}-cut")).join("cut.mp4");
+            std::fs::write(&cut, pinvr::range::read_all(&range).unwrap()).unwrap();
+            assert_eq!(common::decode_errors(&cut), "", "{gop_s} s GOP, minute {m}");
+            assert_eq!(pinvr::mp4::start_us(&cut).unwrap(), Some(from));
+            let d = common::duration(&cut);
+            assert!((d - 60.0).abs() <= 0.1, "{gop_s} s GOP, minute {m}: {d} s");
+            // The first picture shown is the source's frame at the minute's start.
+            let source = &files[0];
+            let at = ((from - pinvr::mp4::start_us(source).unwrap().unwrap()) / 100_000) as usize;
+            let shown = common::frame_md5s(&cut);
+            assert_eq!(
+                shown[0],
+                common::frame_md5s(source)[at],
+                "{gop_s} s GOP, minute {m}"
+            );
+            assert!((599..=601).contains(&shown.len()), "{} frames", shown.len());
+        }
+        assert_eq!(
+            out.log.len(),
+            2,
+            "recording and stopped only: {:?}",
+            out.log
+        );
+    }
+}

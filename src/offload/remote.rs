@@ -9,7 +9,7 @@ use crate::blob::Blob;
 use crate::config::Config;
 use crate::index::Index;
 use crate::layout::{self, FileKind};
-use crate::range::Input;
+use crate::range::{self, Input};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Arc;
@@ -111,9 +111,16 @@ pub fn url(r: &Reads<'_>, id: &str, minute: i64, kind: FileKind) -> Option<Strin
     Some(place.store.presigned_get(&place.key(id, minute, kind)))
 }
 
-/// The minutes of stream `id` in `[from, to]` to assemble, local and remote, in time order;
-/// `None` for an unknown stream.
-pub fn inputs(r: &Reads<'_>, id: &str, from: i64, to: i64) -> Option<Vec<Input>> {
+/// The minutes of stream `id` in `[from, to]` to assemble, local and remote, in time order,
+/// and when `lead` is set the latest one before `from` within [`range::LEAD_MINUTES`] (its
+/// frames may run into `from`); `None` for an unknown stream.
+pub fn inputs(r: &Reads<'_>, id: &str, from: i64, to: i64, lead: bool) -> Option<Vec<Input>> {
+    let first = from;
+    let from = if lead {
+        from - range::LEAD_MINUTES
+    } else {
+        from
+    };
     let dir = r.config.stream(id)?.dir;
     let local = r.index.minute_files(&dir, id, from, to);
     let mut all: Vec<(i64, Input)> = local
@@ -135,5 +142,5 @@ pub fn inputs(r: &Reads<'_>, id: &str, from: i64, to: i64) -> Option<Vec<Input>>
         }
     }
     all.sort_by_key(|(m, _)| *m);
-    Some(all.into_iter().map(|(_, i)| i).collect())
+    Some(range::lead_in(all, first))
 }

@@ -282,14 +282,15 @@ fn valid_download_name(n: &str) -> bool {
 }
 
 /// The minutes of `id` that may hold frames of `span`, local or in the offload store: for
-/// a span of seconds, also the minute before its first (a minute file starts at the first
-/// key frame of its minute).
+/// a span of seconds, also the latest file before its first minute (a minute file starts
+/// at a key frame, so the frames at the span's start are in an earlier file; with a long
+/// GOP, minutes earlier).
 pub fn span_files(app: &App, id: &str, span: Span) -> Option<Vec<Input>> {
-    let (from, to) = match span {
-        Span::Minutes(from, to) => (from, to),
-        Span::Seconds(from, to) => (time::minute_of(from) - 1, time::minute_of(to - 1)),
+    let (from, to, lead) = match span {
+        Span::Minutes(from, to) => (from, to, false),
+        Span::Seconds(from, to) => (time::minute_of(from), time::minute_of(to - 1), true),
     };
-    app.remote(|r| crate::offload::remote::inputs(r, id, from, to))
+    app.remote(|r| crate::offload::remote::inputs(r, id, from, to, lead))
 }
 
 /// Builds the MP4 of `span` from its minutes `files`.
