@@ -1,0 +1,188 @@
+//! pinvr alone under libfaketime (Debian's `faketime`; the system clock is never touched)
+//! recording a GStreamer camera while its wall clock is stepped an hour forward and an hour
+//! back mid-minute, as NTP does to a board that booted with a wrong time: the step is said
+//! once with its size, no frame spans it, the frames on either side meet within a frame, and
+//! the minutes after it are named by the new time.
+
+mod common;
+
+use common::cameras::FakeCamera;
+use common::daemon::Pinvr;
+use common::{camera_clip, decode_errors, minutes, scratch, timeline};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Where Debian's libfaketime is (the thread-safe build: pinvr has many threads).
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+/// Seconds since the Unix epoch on the real clock.
+fn now() -> f64 {
+    pinvr::time::now_micros() as f64 / 1e6
+}
+
+/// Bytes of `dir`'s open chunks (a camera's frames reaching the disk).
+fn chunk_bytes(dir: &Path) -> u64 {
+    let mut n = 0;
+    for day in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(day.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if f.path().extension().is_some_and(|e| e == "chunk") {
+                n += f.metadata().map_or(0, |m| m.len());
+            }
+        }
+    }
+    n
+}
+
+/// Waits until `cond` holds, polling, or panics with `what` after `timeout`.
+fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Records a camera for about 30 s with pinvr's clock stepped by `step_s` after about 12 s;
+/// returns the minute files, the real time recording began and the log.
+fn record_through_step(name: &str, step_s: i64) -> Option<(Vec<PathBuf>, f64, f64, String)> {
+    if !Path::new(LIBFAKETIME).exists() {
+        common::skip(
+            name,
+            "no libfaketime (Debian package faketime; scripts/deps installs it)",
+        );
+        return None;
+    }
+    let dir = scratch(name);
+    let data = dir.join("data");
+    let offset = dir.join("faketime");
+    std::fs::write(&offset, "+0\n").unwrap();
+    let cam = FakeCamera::start(&camera_clip(), None);
+    let config = json!({ "data_dir": data, "cameras": [{ "id": "cam", "url": cam.url() }] });
+    let offset_s = offset.to_str().unwrap();
+    let env = [
+        ("LD_PRELOAD", LIBFAKETIME),
+        ("FAKETIME_TIMESTAMP_FILE", offset_s),
+        // Read the file at every call, so a write steps the clock at once.
+        ("FAKETIME_NO_CACHE", "1"),
+        // Only the wall clock steps, as with date -s or NTP.
+        ("DONT_FAKE_MONOTONIC", "1"),
+    ];
+    let mut p = Pinvr::start_with(&dir, &config, &env, &[]);
+    p.wait_log("camera cam: recording", 0, Duration::from_secs(30));
+    let began = now();
+    let cam_dir = data.join("cam");
+    wait_until("frames on the disk", Duration::from_secs(20), || {
+        chunk_bytes(&cam_dir) > 0
+    });
+    // Mid-second (the camera's key frames are on the second), mid-minute or not: 12 s in.
+    std::thread::sleep(Duration::from_millis(12_450));
+    let stepped = now();
+    std::fs::write(&offset, format!("{step_s:+}\n")).unwrap();
+    p.wait_log("system clock stepped", 0, Duration::from_secs(10));
+    // 18 s more on the new time, then a clean stop closes the open minute.
+    std::thread::sleep(Duration::from_secs(18));
+    assert!(p.terminate(Duration::from_secs(20)), "pinvr did not stop");
+    let log = p.log_text();
+    Some((minutes(&cam_dir), began, stepped, log))
+}
+
+/// Checks a recording through a step of `step_s`: split into the files before and after
+/// the step by their start, each side continuous, the two meeting at the step.
+fn check(step_s: i64, files: &[PathBuf], began: f64, stepped: f64, log: &str) {
+    let step = step_s as f64;
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    for f in files {
+        assert_eq!(decode_errors(f), "", "{}", f.display());
+        let t = timeline(f);
+        let start = t[0];
+        if (start - began).abs() < 60.0 {
+            before.extend(t);
+        } else if (start - (began + step)).abs() < 60.0 {
+            after.extend(t);
+        } else {
+            panic!("{}: starts at {start:.1}, on neither clock", f.display());
+        }
+    }
+    before.sort_by(f64::total_cmp);
+    after.sort_by(f64::total_cmp);
+    assert!(!before.is_empty() && !after.is_empty(), "{files:?}");
+    for side in [&before, &after] {
+        let longest = side.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+        assert!(longest <= 0.3 + 1e-6, "a frame of {longest:.3} s (10 fps)");
+    }
+    // The frames up to the next key frame keep the old clock: the stream moves by the step
+    // exactly, one frame interval after the last frame on the old clock.
+    let seam = after[0] - before[before.len() - 1] - step;
+    assert!((seam - 0.1).abs() < 0.01, "the step's seam is {seam:.3} s");
+    // It moved at the first key frame after the step (a second apart).
+    let moved = before[before.len() - 1] + 0.1;
+    assert!(
+        moved >= stepped - 1.0 && moved <= stepped + 2.0,
+        "moved at {moved:.2}, stepped at {stepped:.2}"
+    );
+    // Every frame kept: 10 fps for the whole run, give or take the first and last second.
+    let frames = before.len() + after.len();
+    let span = (before[before.len() - 1] - before[0]) + (after[after.len() - 1] - after[0]) + 0.2;
+    // (The stream's rate follows the local clock, measured as it goes: a few parts per
+    // thousand in the first seconds.)
+    assert!(
+        (frames as f64 - span * 10.0).abs() <= 2.0 + span * 10.0 * 0.01,
+        "{frames} frames over {span:.1} s"
+    );
+    // Files named by the time of their first frame, on whichever clock it was.
+    for f in files {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let minute = pinvr::layout::parse_name(name).unwrap().1;
+        let start = timeline(f)[0];
+        assert_eq!(
+            minute,
+            (start / 60.0).floor() as i64,
+            "{name} starts at {start:.1}"
+        );
+    }
+    // Said once, with its size; nothing re-anchored, nothing else warned.
+    let said = format!("the system clock stepped {:+.1} s", step);
+    let n = log
+        .lines()
+        .filter(|l| l.contains("system clock stepped"))
+        .count();
+    assert_eq!(n, 1, "{log}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("system clock stepped"))
+        .unwrap();
+    // The size as measured: within a second of the step (the reading is a frame apart).
+    let size: f64 = common::between(line, "stepped ", " s").parse().unwrap();
+    assert!((size - step).abs() < 1.0, "{line} (wanted {said})");
+    assert!(!log.contains("re-anchoring"), "{log}");
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| (l.contains("WARN") || l.contains("ERROR")) && l.contains("camera"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    eprintln!(
+        "step {step_s:+} s: {} files, {frames} frames, seam {seam:.3} s, moved {:.2} s after the step",
+        files.len(),
+        moved - stepped
+    );
+}
+
+#[test]
+fn a_step_forward_of_an_hour_moves_the_recording_to_the_new_time() {
+    if let Some((files, began, stepped, log)) = record_through_step("faketime-forward", 3600) {
+        check(3600, &files, began, stepped, &log);
+    }
+}
+
+#[test]
+fn a_step_back_of_an_hour_moves_the_recording_to_the_new_time() {
+    if let Some((files, began, stepped, log)) = record_through_step("faketime-back", -3600) {
+        check(-3600, &files, began, stepped, &log);
+    }
+}
