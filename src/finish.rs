@@ -121,8 +121,15 @@ pub fn finish_chunk_with(
                     .parent()
                     .and_then(Path::parent)
                     .unwrap_or(Path::new("."));
-                if let Err(e) =
-                    signature::append(dir, &closed.camera, closed.minute, &shot.signature)
+                // A repeat of a minute (recorded again after the clock was set back) adds
+                // no signature: the change search reads one per minute, the first's.
+                let repeat = chunk
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| layout::repeat_number(n) > 0);
+                if !repeat
+                    && let Err(e) =
+                        signature::append(dir, &closed.camera, closed.minute, &shot.signature)
                 {
                     log::warn!("{}: no signature for the change search: {e}", mp4.display());
                 }

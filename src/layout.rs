@@ -1,5 +1,7 @@
 //! Where a camera's files live and what they are called (UTC, see DESIGN.md):
-//! `<camera dir>/YYYYMMDD/<camera>.YYYYMMDD.HHMM.{chunk,mp4,jpg,thumb.jpg}`.
+//! `<camera dir>/YYYYMMDD/<camera>.YYYYMMDD.HHMM.{chunk,mp4,jpg,thumb.jpg}`. A minute
+//! recorded again after the clock was set back (its name already taken) is kept beside the
+//! first as `<camera>.YYYYMMDD.HHMM.rN.*`, N from 1: a repeat of that minute.
 
 use crate::time;
 use std::path::{Path, PathBuf};
@@ -36,16 +38,52 @@ pub fn minute_path(dir: &Path, camera: &str, minute: i64, kind: FileKind) -> Pat
         .join(format!("{camera}.{day}.{hhmm}{}", kind.suffix()))
 }
 
-/// The same minute's file of another kind, from any of its paths.
-pub fn sibling(path: &Path, from: FileKind, to: FileKind) -> Option<PathBuf> {
-    let name = path.file_name()?.to_str()?;
-    let stem = name.strip_suffix(from.suffix())?;
-    Some(path.with_file_name(format!("{stem}{}", to.suffix())))
+/// The path of `kind` of repeat `n` (1, 2, ...) of `camera`'s minute `minute` under `dir`.
+pub fn repeat_path(dir: &Path, camera: &str, minute: i64, n: u32, kind: FileKind) -> PathBuf {
+    let (day, hhmm) = time::minute_name(minute);
+    dir.join(&day)
+        .join(format!("{camera}.{day}.{hhmm}.r{n}{}", kind.suffix()))
 }
 
-/// Parses a file name `<camera>.YYYYMMDD.HHMM<suffix>`: the camera id, the minute (since
-/// the epoch) and the kind. Anything else (temporary files, strangers) gives `None`.
-pub fn parse_name(name: &str) -> Option<(&str, i64, FileKind)> {
+/// The repeats of `camera`'s minute `minute` that have an MP4, by number, ascending.
+pub fn repeats(dir: &Path, camera: &str, minute: i64) -> Vec<(u32, PathBuf)> {
+    let day = minute_path(dir, camera, minute, FileKind::Mp4);
+    let mut out: Vec<(u32, PathBuf)> = std::fs::read_dir(day.parent().unwrap_or(dir))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let n = repeat_number(&name);
+            match parse_name(&name)? {
+                (c, m, FileKind::Mp4) if c == camera && m == minute && n > 0 => Some((n, e.path())),
+                _ => None,
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Which repeat of its minute a file named `name` is: 0 for the minute's own files.
+pub fn repeat_number(name: &str) -> u32 {
+    split_repeat(strip_kind(name).map_or(name, |(stem, _)| stem)).1
+}
+
+/// `stem` without a repeat's `.rN`, and N (0 if none; N is written without leading zeros).
+fn split_repeat(stem: &str) -> (&str, u32) {
+    match stem.rsplit_once(".r") {
+        Some((rest, n))
+            if !n.is_empty() && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            n.parse().map_or((stem, 0), |n| (rest, n))
+        }
+        _ => (stem, 0),
+    }
+}
+
+/// `name` without its kind's suffix, and the kind.
+fn strip_kind(name: &str) -> Option<(&str, FileKind)> {
     // `.thumb.jpg` before `.jpg`, so a thumbnail is not taken for a preview.
     let kinds = [
         FileKind::Thumbnail,
@@ -53,10 +91,24 @@ pub fn parse_name(name: &str) -> Option<(&str, i64, FileKind)> {
         FileKind::Mp4,
         FileKind::Chunk,
     ];
-    let (stem, kind) = kinds
+    kinds
         .iter()
-        .find_map(|&k| name.strip_suffix(k.suffix()).map(|s| (s, k)))?;
-    let (rest, hhmm) = stem.rsplit_once('.')?;
+        .find_map(|&k| name.strip_suffix(k.suffix()).map(|s| (s, k)))
+}
+
+/// The same minute's file of another kind, from any of its paths.
+pub fn sibling(path: &Path, from: FileKind, to: FileKind) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name.strip_suffix(from.suffix())?;
+    Some(path.with_file_name(format!("{stem}{}", to.suffix())))
+}
+
+/// Parses a file name `<camera>.YYYYMMDD.HHMM<suffix>` (or a repeat's,
+/// `<camera>.YYYYMMDD.HHMM.rN<suffix>`: see [`repeat_number`]): the camera id, the minute
+/// (since the epoch) and the kind. Anything else (temporary files, strangers) gives `None`.
+pub fn parse_name(name: &str) -> Option<(&str, i64, FileKind)> {
+    let (stem, kind) = strip_kind(name)?;
+    let (rest, hhmm) = split_repeat(stem).0.rsplit_once('.')?;
     let (camera, day) = rest.rsplit_once('.')?;
     if day.len() != 8 || camera.is_empty() {
         return None;
@@ -87,7 +139,29 @@ mod tests {
             sibling(&p, FileKind::Thumbnail, FileKind::Mp4).unwrap(),
             Path::new("/d/front/20261123/front.20261123.1405.mp4")
         );
+        let r2 = repeat_path(Path::new("/d/front"), "front", minute, 2, FileKind::Chunk);
+        assert_eq!(
+            r2,
+            Path::new("/d/front/20261123/front.20261123.1405.r2.chunk")
+        );
+        let name = r2.file_name().unwrap().to_str().unwrap();
+        assert_eq!(parse_name(name), Some(("front", minute, FileKind::Chunk)));
+        assert_eq!(repeat_number(name), 2);
+        assert_eq!(repeat_number("front.20261123.1405.r2.thumb.jpg"), 2);
+        assert_eq!(repeat_number("front.20261123.1405.mp4"), 0);
+        assert_eq!(
+            sibling(&r2, FileKind::Chunk, FileKind::Mp4).unwrap(),
+            Path::new("/d/front/20261123/front.20261123.1405.r2.mp4")
+        );
+        // A camera named like a repeat is still that camera.
+        assert_eq!(
+            parse_name("x.r5.20261123.1405.mp4"),
+            Some(("x.r5", minute, FileKind::Mp4))
+        );
         for bad in [
+            "front.20261123.1405.r0.mp4",
+            "front.20261123.1405.r01.mp4",
+            "front.20261123.1405.r.mp4",
             "front.20261123.1405.mp4.tmp",
             "front.20261123.2405.mp4",
             "front.2026112.1405.mp4",

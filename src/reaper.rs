@@ -357,11 +357,19 @@ fn uploaded(r: &Retention, c: &Camera, m: i64) -> bool {
     std::fs::metadata(mp4).is_ok_and(|md| (r.uploaded)(&c.id, m, md.len()))
 }
 
-/// Deletes a minute's MP4 and JPEGs (regular files only, never through a symbolic link),
-/// its day folder if now empty, and its index entry.
+/// Deletes a minute's MP4 and JPEGs and those of its repeats (regular files only, never
+/// through a symbolic link), its day folder if now empty, and its index entry.
 fn delete_minute(index: &Index, c: &Camera, minute: i64, freed: &mut Freed) {
-    for kind in [FileKind::Mp4, FileKind::Preview, FileKind::Thumbnail] {
-        let path = layout::minute_path(&c.dir, &c.id, minute, kind);
+    let repeats = layout::repeats(&c.dir, &c.id, minute);
+    let kinds = [FileKind::Mp4, FileKind::Preview, FileKind::Thumbnail];
+    let paths = kinds.iter().flat_map(|&kind| {
+        std::iter::once(layout::minute_path(&c.dir, &c.id, minute, kind)).chain(
+            repeats
+                .iter()
+                .map(move |(n, _)| layout::repeat_path(&c.dir, &c.id, minute, *n, kind)),
+        )
+    });
+    for path in paths {
         if !inside(&c.dir, &path) {
             continue;
         }

@@ -24,6 +24,11 @@ const RESUME_FREE: u64 = 4 << 20;
 /// one against the other).
 const STEP_US: i64 = 1_000_000;
 
+/// An earlier recording of a minute that runs on past a new first frame by more than this
+/// is of the same time (the clock was set back): the new one is kept beside it as a repeat.
+/// Less (a restart with the clock a little behind) is merged, the new frames after it.
+const REPEAT_US: i64 = 2_000_000;
+
 /// The minute being written.
 struct OpenMinute {
     /// Its chunk.
@@ -71,6 +76,9 @@ pub struct Recorder {
     interval: Micros,
     /// Re-anchoring going on: how many so far, and when the last was (µs, local clock).
     reanchors: Option<(u64, Micros)>,
+    /// Whether recording a minute again beside an earlier recording of it has been said
+    /// since the last clock step.
+    repeat_said: bool,
 }
 
 impl Recorder {
@@ -94,6 +102,7 @@ impl Recorder {
             rate: 0.0,
             interval: 33_333,
             reanchors: None,
+            repeat_said: false,
         }
     }
 
@@ -165,6 +174,7 @@ impl Recorder {
                 (offset - prev) as f64 / 1e6
             );
             self.step += offset - prev;
+            self.repeat_said = false;
         }
         self.offset = Some(offset);
         // The local clock as it read before a step not yet applied.
@@ -270,7 +280,7 @@ impl Recorder {
                 self.skipped += 1;
                 return Ok(());
             }
-            let merged_end = self.open_minute(minute_of(t))?;
+            let merged_end = self.open_minute(minute_of(t), t)?;
             if merged_end > t {
                 // The minute's earlier recording ends after this frame's clock time (the
                 // local clock stepped back): continue right after it instead.
@@ -352,10 +362,13 @@ impl Recorder {
         Ok(())
     }
 
-    /// Opens the chunk of `minute`. A chunk left there is finished first, and a finished
-    /// MP4 of that minute is copied into the new chunk, so nothing recorded is lost.
+    /// Opens the chunk of `minute`, whose first frame is at `t`. A chunk left there is
+    /// finished first, and a finished MP4 of that minute is copied into the new chunk, so
+    /// nothing recorded is lost. But an MP4 that runs on past `t` by more than
+    /// [`REPEAT_US`] is an earlier recording of the same time (the clock was set back): it
+    /// is kept as it is, and this recording goes beside it as a repeat of the minute.
     /// Returns the end time of what was merged (or `i64::MIN`).
-    fn open_minute(&mut self, minute: i64) -> Result<Micros> {
+    fn open_minute(&mut self, minute: i64, t: Micros) -> Result<Micros> {
         let path = layout::minute_path(&self.dir, &self.camera, minute, FileKind::Chunk);
         let day = path.parent().expect("minute paths have a day folder");
         std::fs::create_dir_all(day)
@@ -369,8 +382,13 @@ impl Recorder {
         {
             log::warn!("camera {}: leftover {}: {e}", self.camera, path.display());
         }
-        let mut writer = self.create(&path)?;
         let mp4 = layout::minute_path(&self.dir, &self.camera, minute, FileKind::Mp4);
+        if mp4.exists()
+            && crate::mp4::summary(&mp4).is_ok_and(|s| s.start_us + s.duration_us > t + REPEAT_US)
+        {
+            return self.open_repeat(minute, &mp4);
+        }
+        let mut writer = self.create(&path)?;
         let mut end = i64::MIN;
         if mp4.exists() {
             match crate::fixture::append_minute(&mut writer, &mp4) {
@@ -403,6 +421,35 @@ impl Recorder {
             last_us: end,
         });
         Ok(end)
+    }
+
+    /// Opens the first free repeat of `minute`, whose MP4 `first` holds an earlier
+    /// recording of the same time; said once per clock step.
+    fn open_repeat(&mut self, minute: i64, first: &Path) -> Result<Micros> {
+        let free = |n: &u32| {
+            [FileKind::Chunk, FileKind::Mp4]
+                .iter()
+                .all(|&k| !layout::repeat_path(&self.dir, &self.camera, minute, *n, k).exists())
+        };
+        let n = (1..).find(free).expect("a free repeat number");
+        let path = layout::repeat_path(&self.dir, &self.camera, minute, n, FileKind::Chunk);
+        if !self.repeat_said {
+            log::warn!(
+                "camera {}: {} already holds a recording of this time (the clock was set back); both are kept, the new one as repeats of their minutes ({}), said once until the clock steps again",
+                self.camera,
+                first.display(),
+                path.with_extension("mp4").display()
+            );
+            self.repeat_said = true;
+        }
+        let writer = self.create(&path)?;
+        self.params_written = false;
+        self.open = Some(OpenMinute {
+            writer,
+            minute,
+            last_us: i64::MIN,
+        });
+        Ok(i64::MIN)
     }
 }
 

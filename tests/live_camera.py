@@ -9,12 +9,15 @@ began at the latest wall-clock second with that number mod 4.
 
 Usage:
     /usr/bin/python3 tests/live_camera.py --port PORT [--path /live] [--size 320x180]
-        [--fps 30] [--gop 30] [--switch-every S --switch-size WxH]
+        [--fps 30] [--gop 30] [--switch-every S --switch-size WxH] [--rate-ppm N]
 
   --port 0 picks a free port. Once listening it prints one line, flushed:
       READY rtsp://127.0.0.1:PORT/live
   --switch-every S changes the picture size between --size and --switch-size every S
   seconds (a parameter change mid-stream, as a camera reconfigured from its web page).
+  --rate-ppm N gives the camera a clock that runs N parts per million fast (negative:
+  slow): its frames still leave at the wall clock's frame rate, stamped (RTP time) by that
+  clock, as cheap cameras do.
   SIGTERM / SIGINT: clean exit.
 
 Every client shares one pipeline (a camera has one sensor): frames of solid colour pushed
@@ -70,6 +73,13 @@ class Factory(GstRtspServer.RTSPMediaFactory):
             "! rtph264pay name=pay0 pt=96 config-interval=0 )"
         )
         self.connect("media-configure", self.configure)
+        if args.rate_ppm:
+            # A clock of its own, calibrated to run rate_ppm fast: frames are stamped by it
+            # and sent when it reaches their stamps, which is when they were painted.
+            clock = Gst.SystemClock()
+            now = clock.get_internal_time()
+            clock.set_calibration(now, now, 1_000_000 + round(args.rate_ppm), 1_000_000)
+            self.set_clock(clock)
 
     def configure(self, _factory, media):
         src = media.get_element().get_by_name("src")
@@ -114,6 +124,7 @@ def main():
     ap.add_argument("--gop", type=int, default=30)
     ap.add_argument("--switch-every", type=float, default=0)
     ap.add_argument("--switch-size", default="256x144")
+    ap.add_argument("--rate-ppm", type=float, default=0)
     args = ap.parse_args()
     Gst.init(None)
     server = GstRtspServer.RTSPServer()

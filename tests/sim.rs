@@ -88,8 +88,22 @@ fn run(
     until: Duration,
     setup: impl FnOnce(&SimClock),
 ) -> Outcome {
-    logcap::init();
     let dir = common::scratch(name);
+    run_in(&dir, start_us, opener, retry, disk, until, setup)
+}
+
+/// [`run`] in the folder `dir` as it is (an earlier run's files stay).
+fn run_in(
+    dir: &Path,
+    start_us: i64,
+    opener: Arc<dyn Opener>,
+    retry: Retry,
+    disk: Arc<dyn Disk>,
+    until: Duration,
+    setup: impl FnOnce(&SimClock),
+) -> Outcome {
+    logcap::init();
+    let dir = dir.to_owned();
     let clock = Arc::new(SimClock::new(start_us));
     setup(&clock);
     let stop = Stop::default();
@@ -124,6 +138,22 @@ fn run(
             .snapshot()
             .remove("cam")
             .expect("the camera's status"),
+    }
+}
+
+/// Asserts every frame of `files` lasts `interval` seconds within 0.6% (the most the
+/// stream is slewed toward the local clock is 0.5%), but for the last of each file.
+fn assert_spacing(files: &[PathBuf], interval: f64) {
+    for f in files {
+        for w in common::timeline(f).windows(2) {
+            let d = w[1] - w[0];
+            assert!(
+                (d - interval).abs() <= interval * 0.006,
+                "{}: a frame of {d:.4} s at {:.3}",
+                f.display(),
+                w[0]
+            );
+        }
     }
 }
 
@@ -294,6 +324,7 @@ fn a_clock_step_forward_starts_a_new_minute_at_the_new_time() {
         ]
     );
     assert_clean(&out.files, 0.1);
+    assert_spacing(&out.files, 0.1);
     // The frames up to the next key frame keep the old clock; the stream moves there.
     let first = common::timeline(&out.files[0]);
     assert_eq!(first.len(), 160);
@@ -567,4 +598,119 @@ fn long_gops_name_files_by_their_first_frame_and_exports_cover_every_second() {
             out.log
         );
     }
+}
+
+#[test]
+fn a_clock_step_back_onto_recorded_minutes_keeps_both_recordings() {
+    // 13:00:00 to 13:02:30 recorded; then from 14:00:30, at 14:00:45.45 the clock is set
+    // back an hour (NTP correcting a clock that ran an hour ahead), so 13:00:46 to 13:01:30
+    // happen a second time. Before, the new frames were merged after the end of each earlier
+    // minute: 13:00:46 came out at 13:01:00 in the file of 13:00, overlapping 13:01's.
+    let dir = common::scratch("sim-step-back");
+    let opener = || Arc::new(ClipOpener::new(vec![clip()], vec![Plan::forever()]));
+    let first = run_in(
+        &dir,
+        T0 - 3600 * SEC,
+        opener(),
+        retry(2, 60),
+        Arc::new(RealDisk),
+        Duration::from_secs(150),
+        |_| {},
+    );
+    let kept: Vec<Vec<u8>> = first
+        .files
+        .iter()
+        .map(|f| std::fs::read(f).unwrap())
+        .collect();
+    let out = run_in(
+        &dir,
+        T0 + 30 * SEC,
+        opener(),
+        retry(2, 60),
+        Arc::new(RealDisk),
+        Duration::from_secs(60),
+        |c| c.at(Duration::from_millis(15_450), Scheduled::Step(-3600 * SEC)),
+    );
+    assert_eq!(
+        out.names(),
+        [
+            "cam.20261123.1300.mp4",
+            "cam.20261123.1300.r1.mp4",
+            "cam.20261123.1301.mp4",
+            "cam.20261123.1301.r1.mp4",
+            "cam.20261123.1302.mp4",
+            "cam.20261123.1400.mp4",
+        ]
+    );
+    // The first recording is untouched, byte for byte.
+    for (f, bytes) in first.files.iter().zip(&kept) {
+        assert!(
+            std::fs::read(f).unwrap() == *bytes,
+            "{} changed",
+            f.display()
+        );
+    }
+    assert_clean(&out.files, 0.1);
+    assert_spacing(&out.files, 0.1);
+    // The second recording: 14:00:30 to the key frame after the step, then on the new time
+    // from 13:00:46 to 13:01:30, continuous, each frame one interval after the last.
+    let second: Vec<&PathBuf> = [5, 1, 3].iter().map(|&i| &out.files[i]).collect();
+    let mut times: Vec<f64> = Vec::new();
+    for f in &second {
+        let t = common::timeline(f);
+        if let Some(&last) = times.last() {
+            let shift = if f.ends_with("cam.20261123.1300.r1.mp4") {
+                3600.0
+            } else {
+                0.0
+            };
+            let seam = t[0] + shift - last;
+            assert!(
+                (seam - 0.1).abs() < 1e-3,
+                "{}: {seam:.3} s after the last frame",
+                f.display()
+            );
+        }
+        times.extend(&t);
+    }
+    let base = (T0 / SEC) as f64;
+    assert_eq!(common::timeline(second[0])[0], base + 30.0);
+    assert_eq!(common::timeline(second[1])[0], base - 3600.0 + 46.0);
+    assert_eq!(common::timeline(second[2])[0], base - 3600.0 + 60.0);
+    let end = *common::timeline(second[2]).last().unwrap();
+    assert!((end - (base - 3600.0 + 89.9)).abs() < 0.11, "ends at {end}");
+    // Each repeat has its pictures; the change search keeps the first's signature only.
+    for f in [second[1], second[2]] {
+        for ext in ["jpg", "thumb.jpg"] {
+            let jpg =
+                f.with_file_name(f.file_name().unwrap().to_str().unwrap().replace("mp4", ext));
+            assert!(jpg.exists(), "no {}", jpg.display());
+        }
+    }
+    let m = T0 / 60 / SEC - 60;
+    assert_eq!(
+        out.index.minutes("cam", 0, i64::MAX / 2),
+        [m, m + 1, m + 2, m + 60]
+    );
+    assert_eq!(
+        pinvr::layout::repeats(&dir, "cam", m)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>(),
+        [1]
+    );
+    // Said once: the step, and the repeat.
+    assert_eq!(
+        out.count("system clock stepped -3600.0 s"),
+        1,
+        "{:?}",
+        out.log
+    );
+    assert_eq!(
+        out.count("already holds a recording of this time"),
+        1,
+        "{:?}",
+        out.log
+    );
+    assert_eq!(out.log.len(), 4, "{:?}", out.log);
 }

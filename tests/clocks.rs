@@ -1,13 +1,16 @@
-//! pinvr alone under libfaketime (Debian's `faketime`; the system clock is never touched)
-//! recording a GStreamer camera while its wall clock is stepped an hour forward and an hour
-//! back mid-minute, as NTP does to a board that booted with a wrong time: the step is said
-//! once with its size, no frame spans it, the frames on either side meet within a frame, and
-//! the minutes after it are named by the new time.
+//! Time as real clocks give it. pinvr alone under libfaketime (Debian's `faketime`; the
+//! system clock is never touched) records a GStreamer camera while its wall clock is stepped
+//! an hour forward and an hour back mid-minute, as NTP does to a board that booted with a
+//! wrong time: the step is said once with its size, no frame spans it, the frames on either
+//! side meet within a frame, and the minutes after it are named by the new time. And two
+//! cameras whose clocks run 0.5% fast and slow for ten real minutes: measured, followed,
+//! every minute named and placed by the local clock.
 
 mod common;
 
 use common::cameras::FakeCamera;
-use common::daemon::Pinvr;
+use common::daemon::{PASSWORD, Pinvr};
+use common::http::login;
 use common::{camera_clip, decode_errors, minutes, scratch, timeline};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -115,6 +118,17 @@ fn check(step_s: i64, files: &[PathBuf], began: f64, stepped: f64, log: &str) {
     for side in [&before, &after] {
         let longest = side.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
         assert!(longest <= 0.3 + 1e-6, "a frame of {longest:.3} s (10 fps)");
+        // And none much shorter or longer than the camera's 100 ms: the rate followed is
+        // the camera's, not the step's (the stream is slewed by at most 0.5%, and the rate
+        // is still being measured in the first seconds).
+        for w in side.windows(2) {
+            let d = w[1] - w[0];
+            assert!(
+                (d - 0.1).abs() <= 0.001,
+                "a frame of {d:.4} s at {:.2}",
+                w[0]
+            );
+        }
     }
     // The frames up to the next key frame keep the old clock: the stream moves by the step
     // exactly, one frame interval after the last frame on the old clock.
@@ -185,4 +199,127 @@ fn a_step_back_of_an_hour_moves_the_recording_to_the_new_time() {
     if let Some((files, began, stepped, log)) = record_through_step("faketime-back", -3600) {
         check(-3600, &files, began, stepped, &log);
     }
+}
+
+#[test]
+fn cameras_half_a_percent_fast_and_slow_are_followed_for_ten_minutes() {
+    // Before the drift was measured and followed, 0.5% reached the 10 s re-anchoring limit
+    // after about 33 minutes, each re-anchoring a 1-tick or a 10 s frame; here the stream
+    // would be 3 s off after 10 minutes without it.
+    let dir = scratch("drift-live");
+    let data = dir.join("data");
+    let cams: Vec<(&str, i64, FakeCamera)> = [("fast", 5_000), ("slow", -5_000)]
+        .into_iter()
+        .map(|(id, ppm)| {
+            let rate = ppm.to_string();
+            let args = [
+                "--fps",
+                "10",
+                "--gop",
+                "10",
+                "--size",
+                "320x180",
+                "--rate-ppm",
+                &rate,
+            ];
+            (id, ppm, FakeCamera::live(&args))
+        })
+        .collect();
+    let config = json!({
+        "data_dir": data,
+        "cameras": cams.iter().map(|(id, _, c)| json!({ "id": id, "url": c.url() })).collect::<Vec<_>>(),
+    });
+    let mut p = Pinvr::start(&dir, &config);
+    for (id, _, _) in &cams {
+        p.wait_log(
+            &format!("camera {id}: recording"),
+            0,
+            Duration::from_secs(30),
+        );
+    }
+    let began = now();
+    // Ten minutes and a bit, to the middle of a minute.
+    let until = ((began / 60.0).floor() + 11.0) * 60.0 + 30.0;
+    while now() < until {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let b = login(p.addr, PASSWORD);
+    let listed = b.get("/api/1/cameras.json").json();
+    let metrics = b.get("/metrics").text();
+    let stopped = now();
+    assert!(p.terminate(Duration::from_secs(20)), "pinvr did not stop");
+    let log = p.log_text();
+    for (id, ppm, _) in &cams {
+        // Measured as it is, on the API and in /metrics.
+        let cam = listed["payload"]["cameras"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == *id)
+            .unwrap()
+            .clone();
+        let drift = cam["drift_ppm"].as_f64().expect("drift measured");
+        assert!(
+            (drift - *ppm as f64).abs() < 300.0,
+            "{id}: measured {drift} ppm"
+        );
+        let line = format!("pinvr_camera_clock_drift_ppm{{camera=\"{id}\"}} ");
+        let gauge: f64 = common::between(&metrics, &line, "\n").parse().unwrap();
+        assert!(
+            (gauge - *ppm as f64).abs() < 300.0,
+            "{id}: /metrics says {gauge}"
+        );
+        // Every minute, named by the local clock, starting at the first key frame (every
+        // second) of its minute, meeting the next within a frame, no frame over 0.3 s.
+        let files = minutes(&data.join(id));
+        assert!(files.len() >= 11, "{id}: {} files", files.len());
+        let mut frames = 0;
+        let mut all = Vec::new();
+        for (i, f) in files.iter().enumerate() {
+            assert_eq!(decode_errors(f), "", "{}", f.display());
+            let t = timeline(f);
+            let minute = pinvr::layout::parse_name(f.file_name().unwrap().to_str().unwrap())
+                .unwrap()
+                .1;
+            let boundary = (minute * 60) as f64;
+            if i > 0 {
+                assert!(
+                    t[0] >= boundary && t[0] < boundary + 1.2,
+                    "{}: starts {:.3} s after its minute",
+                    f.display(),
+                    t[0] - boundary
+                );
+            }
+            frames += t.len();
+            all.extend(t);
+        }
+        all.sort_by(f64::total_cmp);
+        let longest = all.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+        assert!(longest <= 0.3 + 1e-6, "{id}: a frame of {longest:.3} s");
+        common::assert_minutes_meet(&files, 0.1);
+        // Placed by the local clock: the last frame within a second of when recording
+        // stopped (3 s off if the camera's clock were trusted), and 10 frames a second of
+        // it, all kept.
+        let last = all[all.len() - 1];
+        assert!(
+            (stopped - last).abs() < 1.5,
+            "{id}: the last frame is at {last:.2}, stopped at {stopped:.2}"
+        );
+        let span = last - all[0] + 0.1;
+        assert!(
+            (frames as f64 - span * 10.0).abs() < span * 10.0 * 0.002 + 2.0,
+            "{id}: {frames} frames over {span:.1} s"
+        );
+        eprintln!(
+            "{id}: {ppm:+} ppm measured {drift:+.0}, {} files, {frames} frames over {span:.1} s, last frame {:.2} s before the stop",
+            files.len(),
+            stopped - last
+        );
+    }
+    assert!(!log.contains("re-anchoring"), "{log}");
+    let warnings = log
+        .lines()
+        .filter(|l| (l.contains("WARN") || l.contains("ERROR")) && l.contains("camera"))
+        .count();
+    assert_eq!(warnings, 0, "{log}");
 }
