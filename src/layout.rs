@@ -47,8 +47,18 @@ pub fn repeat_path(dir: &Path, camera: &str, minute: i64, n: u32, kind: FileKind
 
 /// The repeats of `camera`'s minute `minute` that have an MP4, by number, ascending.
 pub fn repeats(dir: &Path, camera: &str, minute: i64) -> Vec<(u32, PathBuf)> {
+    repeats_of_day(dir, camera, minute)
+        .into_iter()
+        .filter(|(m, _, _)| *m == minute)
+        .map(|(_, n, p)| (n, p))
+        .collect()
+}
+
+/// The repeats with an MP4 of `camera`'s minutes on the UTC day of minute `minute`: (minute,
+/// number, MP4), ascending.
+pub fn repeats_of_day(dir: &Path, camera: &str, minute: i64) -> Vec<(i64, u32, PathBuf)> {
     let day = minute_path(dir, camera, minute, FileKind::Mp4);
-    let mut out: Vec<(u32, PathBuf)> = std::fs::read_dir(day.parent().unwrap_or(dir))
+    let mut out: Vec<(i64, u32, PathBuf)> = std::fs::read_dir(day.parent().unwrap_or(dir))
         .into_iter()
         .flatten()
         .flatten()
@@ -56,7 +66,7 @@ pub fn repeats(dir: &Path, camera: &str, minute: i64) -> Vec<(u32, PathBuf)> {
             let name = e.file_name().into_string().ok()?;
             let n = repeat_number(&name);
             match parse_name(&name)? {
-                (c, m, FileKind::Mp4) if c == camera && m == minute && n > 0 => Some((n, e.path())),
+                (c, m, FileKind::Mp4) if c == camera && n > 0 => Some((m, n, e.path())),
                 _ => None,
             }
         })

@@ -9,6 +9,7 @@ use common::cameras::FakeCamera;
 use common::daemon::{PASSWORD, Pinvr};
 use common::http::{Browser, login};
 use common::{Clip, T0_US, camera_clip, decode_errors, duration, scratch};
+use pinvr::layout::{self, FileKind};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -554,4 +555,61 @@ fn every_page_says_when_the_clock_is_not_synchronised_and_its_minutes_are_marked
             .text()
             .contains("pinvr_clock_synchronized 1")
     );
+}
+
+#[test]
+fn a_minute_recorded_twice_lists_and_serves_both() {
+    // Minute 14:35 recorded, then recorded again after the clock was set back: its repeat
+    // is listed with the minute in spans.json, served by its own URL, and named on the day
+    // page; the minute itself is what the timeline and exports use.
+    let dir = scratch("web-repeats");
+    let data = dir.join("data");
+    let clip = Clip::small(60).mp4();
+    let first = common::write_minute(&data, "front", M0 + 35, &clip, 0);
+    let other = common::write_minute(&data, "front", M0 + 50, &clip, 20_000_000);
+    let cam = data.join("front");
+    for kind in [FileKind::Mp4, FileKind::Preview, FileKind::Thumbnail] {
+        let from = layout::minute_path(&cam, "front", M0 + 50, kind);
+        std::fs::rename(from, layout::repeat_path(&cam, "front", M0 + 35, 1, kind)).unwrap();
+    }
+    let repeat = layout::repeat_path(&cam, "front", M0 + 35, 1, FileKind::Mp4);
+    assert!(!other.exists());
+    let (_p, b) = start(&dir, &[], json!({}));
+    let spans = b.get("/api/1/camera/front/spans.json?date=20261123").json();
+    let spans = spans["payload"]["spans"].as_array().unwrap().clone();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!(spans[0]["minute"], "1435");
+    assert_eq!(spans[0]["start_us"], (M0 + 35) * 60_000_000);
+    let reps = spans[0]["repeats"].as_array().expect("repeats listed");
+    assert_eq!(reps.len(), 1);
+    assert_eq!(reps[0]["repeat"], 1);
+    assert_eq!(reps[0]["start_us"], (M0 + 50) * 60_000_000 + 20_000_000);
+    let url = reps[0]["url"].as_str().unwrap();
+    assert_eq!(url, "/api/1/camera/front.preview.20261123.1435.r1.mp4");
+    let got = b.get(url);
+    assert_eq!(got.status, 200);
+    assert_eq!(got.h("content-type"), Some("video/mp4"));
+    assert!(
+        got.body == std::fs::read(&repeat).unwrap(),
+        "not the repeat's bytes"
+    );
+    let own = b.get("/api/1/camera/front.preview.20261123.1435.mp4");
+    assert!(
+        own.body == std::fs::read(&first).unwrap(),
+        "not the minute's own bytes"
+    );
+    for bad in ["r0", "r01", "x1", "r"] {
+        let r = b.get(&format!(
+            "/api/1/camera/front.preview.20261123.1435.{bad}.mp4"
+        ));
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+    }
+    assert_eq!(
+        b.get("/api/1/camera/front.preview.20261123.1435.r2.mp4")
+            .status,
+        404
+    );
+    // The page has the line the script fills in.
+    let page = b.get("/camera/front").text();
+    assert!(page.contains("id=\"repeats\""), "{page}");
 }

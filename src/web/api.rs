@@ -212,9 +212,12 @@ fn file_of(app: &App, id: &str, which: MinuteFile, minute: i64) -> Result<Reply>
     let (kind, content_type) = match which {
         MinuteFile::Preview => (FileKind::Preview, "image/jpeg"),
         MinuteFile::Thumbnail => (FileKind::Thumbnail, "image/jpeg"),
-        MinuteFile::Video => (FileKind::Mp4, "video/mp4"),
+        MinuteFile::Video | MinuteFile::Repeat(_) => (FileKind::Mp4, "video/mp4"),
     };
-    let path = layout::minute_path(&dir, id, minute, kind);
+    let path = match which {
+        MinuteFile::Repeat(n) => layout::repeat_path(&dir, id, minute, n, kind),
+        _ => layout::minute_path(&dir, id, minute, kind),
+    };
     if !crate::fsutil::plain_file_under(&dir, &path) {
         // Only in the offload store: the browser reads it there, by a presigned URL, so
         // the Pi's one USB bus does not carry the bytes in and out again.
@@ -406,6 +409,24 @@ pub fn spans(ctx: &Ctx, id: &str, date: Date) -> Result<Reply> {
         match ctx.summaries.get(f) {
             Ok((s, bytes)) => list.push((minute, span_json(minute, &s, bytes, false))),
             Err(e) => log::debug!("spans: {e}"),
+        }
+    }
+    // Repeats of minutes (recorded again after the clock was set back), with their minute.
+    if let Some(dir) = ctx.app.index.dir(id) {
+        for (minute, n, path) in layout::repeats_of_day(&dir, id, from) {
+            let Ok((s, bytes)) = ctx.summaries.get(&path) else {
+                continue;
+            };
+            if let Some((_, span)) = list.iter_mut().find(|(m, _)| *m == minute) {
+                let (day, hhmm) = time::minute_name(minute);
+                let mut v = span_json(minute, &s, bytes, false);
+                v["repeat"] = json!(n);
+                v["url"] = json!(format!("/api/1/camera/{id}.preview.{day}.{hhmm}.r{n}.mp4"));
+                match span["repeats"].as_array_mut() {
+                    Some(a) => a.push(v),
+                    None => span["repeats"] = json!([v]),
+                }
+            }
         }
     }
     // Minutes only in the offload store, as their journal lines describe them.

@@ -53,6 +53,7 @@ pub fn day(app: &App, id: &str, csrf: &str) -> Result<Reply> {
 <div id="hoverbox" class="hoverbox" hidden><img id="hoverimg" alt=""><span id="hovertime"></span></div>
 </div>
 <p id="remotenote" class="remotenote" hidden><i></i> striped: only in the offload store (played and downloaded from there)</p>
+<p id="repeats" class="remotenote" hidden></p>
 <div class="zoombar">
 <button type="button" id="zoomout" aria-label="zoom out" title="zoom out (-)">&minus;</button>
 <button type="button" id="zoomday" title="the whole day">day</button>

@@ -18,6 +18,8 @@ pub enum MinuteFile {
     Thumbnail,
     /// The minute's MP4.
     Video,
+    /// The MP4 of a repeat of the minute (recorded again after the clock was set back).
+    Repeat(u32),
 }
 
 /// A recognised request.
@@ -304,6 +306,19 @@ fn file_route(name: &str) -> Result<Route> {
         )),
         [id, "preview", d, t, "mp4"] => {
             Ok(Route::File(camera(id)?, MinuteFile::Video, minute(d, t)?))
+        }
+        [id, "preview", d, t, r, "mp4"] => {
+            let n = r
+                .strip_prefix('r')
+                .filter(|n| !n.starts_with('0'))
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad(format!("{r:?} is not a repeat (r1, r2, ...)")))?;
+            Ok(Route::File(
+                camera(id)?,
+                MinuteFile::Repeat(n),
+                minute(d, t)?,
+            ))
         }
         [id, "range", d1, t1, "to", d2, t2, "mp4"] if t1.len() == 6 && t2.len() == 6 => {
             let from = fmt::parse_second(d1, t1).map_err(bad)?;

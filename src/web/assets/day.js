@@ -76,7 +76,7 @@ async function fetchSpans(id) {
         const start = s.start_us / 1000;
         const end = start + s.duration_us / 1000;
         if (end > day[0] && start < day[1]) {
-          all.push({ minute: base + Number(s.minute.slice(0, 2)) * 60 + Number(s.minute.slice(2)), start, end, frames: s.frames, bytes: s.bytes, codec: s.codec, remote: !!s.remote, unsynced: !!s.clock_unsynced });
+          all.push({ minute: base + Number(s.minute.slice(0, 2)) * 60 + Number(s.minute.slice(2)), start, end, frames: s.frames, bytes: s.bytes, codec: s.codec, remote: !!s.remote, unsynced: !!s.clock_unsynced, repeats: s.repeats || [] });
         }
       }
     } catch (e) {
@@ -84,6 +84,25 @@ async function fetchSpans(id) {
     }
   }
   return all.sort((a, b) => a.start - b.start);
+}
+
+// Minutes recorded twice (the clock was set back onto recorded time): both are kept, the
+// timeline shows the first, and this line offers the second of each for download.
+function showRepeats(repeats) {
+  const box = $("repeats");
+  box.textContent = "";
+  box.hidden = repeats.length === 0;
+  if (!repeats.length) return;
+  box.append("Recorded twice (the clock was set back; both kept, the timeline shows the first). The second recordings: ");
+  repeats.forEach((r, i) => {
+    const a = document.createElement("a");
+    const start = r.start_us / 1000;
+    a.href = r.url;
+    a.download = "";
+    a.textContent = tf.clock(start) + "–" + tf.clock(start + r.duration_us / 1000);
+    if (i) box.append(", ");
+    box.append(a);
+  });
 }
 
 async function load(keepView) {
@@ -115,6 +134,7 @@ async function load(keepView) {
   timeline.setSpans(spans);
   $("nodata").hidden = spans.length > 0;
   $("remotenote").hidden = !spans.some((s) => s.remote);
+  showRepeats(spans.flatMap((s) => s.repeats));
   changes.loadTags();
   root.dataset.loaded = String(spans.length);
   render();
