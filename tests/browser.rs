@@ -9,6 +9,7 @@ use common::browser::{run_script, run_script_with};
 use common::cameras::{FakeCamera, free_port};
 use common::daemon::Pinvr;
 use common::{T0_US, decode_errors, duration, scratch};
+use pinvr::layout::{self, FileKind};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -80,6 +81,14 @@ fn the_day_view_finds_plays_selects_and_takes_the_moment() {
         };
         files.push(common::write_minute(&data, "front", M0 + m, c, 0));
     }
+    // 14:44:20 to 14:45:20 recorded again after the clock was set back: a repeat of 14:44.
+    let again = common::write_minute(&dir.join("again"), "front", M0 + 44, &there, 20_000_000);
+    for kind in [FileKind::Mp4, FileKind::Preview, FileKind::Thumbnail] {
+        let from = layout::sibling(&again, FileKind::Mp4, kind).unwrap();
+        let to = layout::repeat_path(&data.join("front"), "front", M0 + 44, 1, kind);
+        std::fs::rename(from, to).unwrap();
+    }
+    let repeat = layout::repeat_path(&data.join("front"), "front", M0 + 44, 1, FileKind::Mp4);
     let p = Pinvr::start(
         &dir,
         &json!({
@@ -111,6 +120,10 @@ fn the_day_view_finds_plays_selects_and_takes_the_moment() {
         got[got.len() - 1],
         common::frame_md5s(&files[8])[99],
         "does not end at 14:38:10"
+    );
+    assert!(
+        std::fs::read(downloads.join("repeat.mp4")).unwrap() == std::fs::read(&repeat).unwrap(),
+        "the repeat's download is not the repeat"
     );
     let story = downloads.join("story.mp4");
     assert_eq!(decode_errors(&story), "");

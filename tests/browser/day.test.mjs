@@ -141,6 +141,17 @@ await t.run([
     check(dl.suggestedFilename().includes("15.36.50 to 15.38.10"), "named " + dl.suggestedFilename());
     return { file: downloaded, name: dl.suggestedFilename() };
   }],
+  ["a minute recorded twice is named below the timeline, and its second recording downloads", async () => {
+    const note = desk.locator("#repeats");
+    check(await note.isVisible(), "no line for the minute recorded twice");
+    check((await note.textContent()).startsWith("Recorded twice"), "the line says " + (await note.textContent()));
+    const links = note.locator("a");
+    check((await links.count()) === 1, (await links.count()) + " links");
+    // Berlin time, as the page shows: the repeat runs 14:44:20 to 14:45:20 UTC.
+    check((await links.first().textContent()) === "15:44:20\u201315:45:20", "the link says " + (await links.first().textContent()));
+    const [dl] = await Promise.all([desk.waitForEvent("download"), links.first().click()]);
+    await dl.saveAs(env.downloads + "/repeat.mp4");
+  }],
   ["archiving the selection, and deleting the archive only after a yes", async () => {
     await desk.getByRole("button", { name: "Archive…" }).click();
     await desk.getByLabel("Note for the archive").fill("the red box");
