@@ -3,7 +3,7 @@
 //! one per mount path and optionally with live G.711 audio (tests/fake_camera.py), or
 //! encoding a picture that changes colour every wall-clock second as it goes
 //! (tests/live_camera.py). A camera can be stopped, restarted on the same port, paused and
-//! resumed.
+//! resumed. A lossy link can be put in front of one (tests/loss_relay.py).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -183,6 +183,70 @@ impl Drop for FakeCamera {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// A lossy network in front of a camera: tests/loss_relay.py passes RTSP through and drops
+/// a share of the RTP it relays over UDP.
+pub struct LossRelay {
+    /// Its RTSP port.
+    pub port: u16,
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl LossRelay {
+    /// A relay in front of `camera` dropping `loss` of its RTP packets (seeded: the same
+    /// packets each run).
+    pub fn start(camera: &FakeCamera, loss: f64) -> LossRelay {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/loss_relay.py");
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(script)
+            .args(["--camera", &format!("127.0.0.1:{}", camera.port)])
+            .args(["--loss", &loss.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("/usr/bin/python3");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let port = lines
+            .recv_timeout(READY_TIMEOUT)
+            .ok()
+            .and_then(|l| l.strip_prefix("READY ")?.parse().ok())
+            .expect("loss_relay.py did not start");
+        LossRelay { port, child, lines }
+    }
+
+    /// The camera's URL through the relay (`camera`'s path).
+    pub fn url(&self, camera: &FakeCamera) -> String {
+        format!("rtsp://127.0.0.1:{}{}", self.port, camera.path)
+    }
+
+    /// Stops the relay: the RTP packets it dropped, and all it saw.
+    pub fn stop(mut self) -> (u64, u64) {
+        signal(&self.child, "TERM");
+        let line = self
+            .lines
+            .recv_timeout(Duration::from_secs(10))
+            .expect("loss_relay.py's counts");
+        let _ = self.child.wait();
+        let words: Vec<&str> = line.split(' ').collect();
+        match words.as_slice() {
+            ["DROPPED", d, "OF", n] => (d.parse().unwrap(), n.parse().unwrap()),
+            _ => panic!("loss_relay.py said {line:?}"),
+        }
+    }
+}
+
+impl Drop for LossRelay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
