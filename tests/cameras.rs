@@ -409,3 +409,87 @@ fn a_udp_camera_behind_a_lossy_link_has_its_loss_counted() {
         times[times.len() - 1] - times[0]
     );
 }
+
+/// The picture sizes of `mp4`'s frames, in order, as ffprobe decodes them.
+fn frame_sizes(mp4: &Path) -> Vec<String> {
+    let v = ffprobe(mp4, &["-show_entries", "frame=width,height"]);
+    v["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{}x{}", f["width"], f["height"]))
+        .collect()
+}
+
+#[test]
+fn an_h265_minute_continued_after_a_restart_keeps_each_frames_description() {
+    // An H.265 camera changing its picture size every 3 s; pinvr restarts inside a minute,
+    // so the minute's first part is merged into the new chunk. Before, the merge gave every
+    // frame the first sample description: the frames of the other size decoded wrong.
+    let dir = scratch("camera-h265-merge");
+    let data = dir.join("data");
+    let cam = FakeCamera::live(&[
+        "--codec",
+        "h265",
+        "--fps",
+        "10",
+        "--gop",
+        "10",
+        "--size",
+        "320x180",
+        "--switch-every",
+        "3",
+        "--switch-size",
+        "256x144",
+    ]);
+    // Both parts inside one minute: start in its first half.
+    let deadline = Instant::now() + Duration::from_secs(70);
+    while pinvr::time::now_micros() / 1_000_000 % 60 > 25 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let config = json!({ "data_dir": data, "cameras": [{ "id": "cam", "url": cam.url() }] });
+    let mut p = Pinvr::start(&dir, &config);
+    p.wait_log("camera cam: recording", 0, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(8));
+    assert!(p.terminate(Duration::from_secs(20)));
+    let files = minutes(&data.join("cam"));
+    assert_eq!(files.len(), 1, "{files:?}");
+    let first = dir.join("first.mp4");
+    std::fs::copy(&files[0], &first).unwrap();
+    let before = frame_sizes(&first);
+    assert!(
+        before.iter().any(|s| s == "320x180") && before.iter().any(|s| s == "256x144"),
+        "the first part has one size: {before:?}"
+    );
+    p.restart();
+    p.wait_log("continuing minute", 0, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(8));
+    assert!(p.terminate(Duration::from_secs(20)));
+    let files = minutes(&data.join("cam"));
+    assert_eq!(files.len(), 1, "the restart left the minute: {files:?}");
+    let merged = &files[0];
+    assert_eq!(decode_errors(merged), "", "{}", merged.display());
+    // The first part's frames come out of the merged minute exactly as before, sizes and
+    // pixels; the second part follows.
+    let (a, b) = (common::frame_md5s(&first), common::frame_md5s(merged));
+    assert!(
+        b.len() > a.len() + 50,
+        "{} frames after the merge, {} before",
+        b.len(),
+        a.len()
+    );
+    assert_eq!(
+        b[..a.len()],
+        a[..],
+        "the merged part does not decode as it did"
+    );
+    assert_eq!(frame_sizes(merged)[..before.len()], before[..]);
+    let v = ffprobe(merged, &["-show_streams"]);
+    eprintln!(
+        "h265 merge: {} frames before the restart, {} after; sample entry {}",
+        a.len(),
+        b.len(),
+        v["streams"][0]["codec_tag_string"]
+    );
+}

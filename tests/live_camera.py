@@ -10,6 +10,7 @@ began at the latest wall-clock second with that number mod 4.
 Usage:
     /usr/bin/python3 tests/live_camera.py --port PORT [--path /live] [--size 320x180]
         [--fps 30] [--gop 30] [--switch-every S --switch-size WxH] [--rate-ppm N]
+        [--codec h264|h265]
 
   --port 0 picks a free port. Once listening it prints one line, flushed:
       READY rtsp://127.0.0.1:PORT/live
@@ -18,6 +19,7 @@ Usage:
   --rate-ppm N gives the camera a clock that runs N parts per million fast (negative:
   slow): its frames still leave at the wall clock's frame rate, stamped (RTP time) by that
   clock, as cheap cameras do.
+  --codec h265 encodes with x265enc (H.265 main) instead of x264enc.
   SIGTERM / SIGINT: clean exit.
 
 Every client shares one pipeline (a camera has one sensor): frames of solid colour pushed
@@ -63,14 +65,24 @@ class Factory(GstRtspServer.RTSPMediaFactory):
         super().__init__()
         self.args = args
         self.set_shared(True)
+        if args.codec == "h265":
+            encode = (
+                "! x265enc tune=zerolatency speed-preset=ultrafast "
+                f"key-int-max={args.gop} bitrate=400 "
+                "! h265parse config-interval=-1 "
+                "! rtph265pay name=pay0 pt=96 config-interval=0 )"
+            )
+        else:
+            encode = (
+                "! x264enc tune=zerolatency speed-preset=ultrafast "
+                f"key-int-max={args.gop} bitrate=400 bframes=0 "
+                "! video/x-h264,profile=constrained-baseline "
+                "! h264parse config-interval=-1 "
+                "! rtph264pay name=pay0 pt=96 config-interval=0 )"
+            )
         self.set_launch(
             "( appsrc name=src is-live=true do-timestamp=true format=time "
-            f"caps=\"{caps(args.size, args.fps).to_string()}\" "
-            "! x264enc tune=zerolatency speed-preset=ultrafast "
-            f"key-int-max={args.gop} bitrate=400 bframes=0 "
-            "! video/x-h264,profile=constrained-baseline "
-            "! h264parse config-interval=-1 "
-            "! rtph264pay name=pay0 pt=96 config-interval=0 )"
+            f"caps=\"{caps(args.size, args.fps).to_string()}\" " + encode
         )
         self.connect("media-configure", self.configure)
         if args.rate_ppm:
@@ -125,6 +137,7 @@ def main():
     ap.add_argument("--switch-every", type=float, default=0)
     ap.add_argument("--switch-size", default="256x144")
     ap.add_argument("--rate-ppm", type=float, default=0)
+    ap.add_argument("--codec", choices=["h264", "h265"], default="h264")
     args = ap.parse_args()
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
