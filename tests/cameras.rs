@@ -394,19 +394,18 @@ fn a_udp_camera_behind_a_lossy_link_has_its_loss_counted() {
         .flat_map(|f| common::timeline(f))
         .collect();
     times.sort_by(f64::total_cmp);
-    let missing: f64 = times
-        .windows(2)
-        .map(|w| ((w[1] - w[0]) / 0.1).round() - 1.0)
-        .sum();
+    // (From the span, not frame by frame: the test camera's frames are stamped when its
+    // thread sends them, a few ms late on a loaded machine, but it sends every one.)
+    let span = times[times.len() - 1] - times[0];
+    let missing = (span / 0.1).round() + 1.0 - times.len() as f64;
     assert!(times.len() > 50, "{} frames", times.len());
     assert!(
         missing <= lost as f64,
         "{missing} frames missing, {lost} packets lost"
     );
     eprintln!(
-        "{damaged} frames kept damaged, {missing} missing, {} recorded over {:.1} s",
-        times.len(),
-        times[times.len() - 1] - times[0]
+        "{damaged} frames kept damaged, {missing} missing, {} recorded over {span:.1} s",
+        times.len()
     );
 }
 
