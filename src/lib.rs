@@ -8,8 +8,9 @@
 //!                                liveness timeouts, backoff; time from a [clock])
 //!   -> recorder [chunk]         (minute rotation at key frames, RTP to wall clock
 //!                                [stream_clock], fixed-buffer chunk journal on a [disk])
-//!   -> finisher [finish]        (chunk -> fast-start MP4 [remux, mp4], first key frame ->
-//!                                JPEGs [preview]; atomic publish; recovery after a crash)
+//!   -> finisher [finish]        (chunk -> fast-start MP4 [remux, mp4], the chunk's blocks
+//!                                shared where the filesystem can [reflink]; first key
+//!                                frame -> JPEGs [preview]; atomic publish; recovery)
 //!   -> index                    (minutes per camera; the finisher publishes into it)
 //!   -> web                      (hyper on its own runtime: pages, REST API, files and
 //!                                ranges [range], auth, limits)
@@ -80,6 +81,7 @@ pub mod random;
 pub mod range;
 pub mod reaper;
 pub mod recorder;
+pub mod reflink;
 pub mod remux;
 pub mod signature;
 pub mod source;

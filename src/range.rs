@@ -247,10 +247,15 @@ impl RangeMp4 {
     }
 }
 
+/// Bytes between two frames of a minute that are served with them rather than starting a
+/// new stretch of the file (a chunk record's header is 17; its configuration records more).
+const MAX_GAP: u64 = 4096;
+
 /// Appends the kept frames of `p` to `track` and their bytes to `sources` (source, start
 /// in the media data, length), from `media_len` on; returns the new media length. The
-/// kept frames lie back to back in the minute's media data; with `in_band`, key frames of
-/// an out-of-band description get its parameter sets in front, from memory.
+/// kept frames are in order in the minute's media data, back to back or a few bytes apart
+/// (served as they are); with `in_band`, key frames of an out-of-band description get its
+/// parameter sets in front, from memory.
 fn push_piece(
     p: &Piece,
     entries: &[SampleEntry],
@@ -292,9 +297,22 @@ fn push_piece(
             media_len += n;
             sample.size += n as u32;
         }
+        // Bytes between this frame and the last in the minute (a chunk's record headers,
+        // in an MP4 that shares its chunk's blocks) are served too, unreferenced, when few:
+        // one stretch of the file rather than one per frame.
         let size = u64::from(original.size);
+        let mut at = at;
         run = Some(match run {
-            Some((o, l)) => (o, l + size),
+            Some((o, l)) if off >= o + l && off - (o + l) <= MAX_GAP => {
+                let gap = off - (o + l);
+                media_len += gap;
+                at += gap;
+                (o, l + gap + size)
+            }
+            Some(r) => {
+                sources.push((file(r), media_len - r.1, r.1));
+                (off, size)
+            }
             None => (off, size),
         });
         media_len += size;

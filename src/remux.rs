@@ -6,7 +6,7 @@
 //! Chromium at the change); B-frames get `ctts` and an edit list; durations come from
 //! timestamps.
 
-use crate::chunk::ChunkReader;
+use crate::chunk::{ChunkReader, HEADER_LEN};
 use crate::codec::Codec;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
@@ -53,6 +53,9 @@ struct Scan {
     configs: Vec<Parameters>,
     /// Key frame samples start with their configuration's parameter sets.
     in_band: bool,
+    /// Where each sample's record payload is in the chunk (offset, length): a sample can be
+    /// the payload itself, all its NAL units, in an MP4 that shares the chunk's blocks.
+    payloads: Vec<(u64, u32)>,
     report: Remuxed,
 }
 
@@ -82,6 +85,9 @@ pub fn remux(chunk: &Path, out: &Path) -> Result<Remuxed> {
     scan.report.start_us = scan.pts_us.iter().copied().min().unwrap_or(0);
     scan.report.duration_us = (scan.track.duration() * 100 / 9) as i64;
     scan.track.start_us = scan.report.start_us;
+    if share_blocks(chunk, out, &scan)? {
+        return Ok(scan.report);
+    }
     let header = crate::mp4::header(&scan.track, scan.mdat_len);
     fsutil::write_atomic(out, |w| {
         w.write_all(&header)
@@ -90,6 +96,67 @@ pub fn remux(chunk: &Path, out: &Path) -> Result<Remuxed> {
             .map_err(|e| e.context(format_args!("writing {}", out.display())))
     })?;
     Ok(scan.report)
+}
+
+/// Writes the MP4 as a header followed by the chunk itself, its blocks shared rather than
+/// copied, where the filesystem can: each sample is its record's payload (all its NAL
+/// units, parameter sets included, which MP4 allows), and the record headers and
+/// configuration records between them stay in `mdat`, unreferenced. Only the header is
+/// written. False (nothing written) where the filesystem cannot, or for an in-band track
+/// (its key frames need parameter sets in front): copy then.
+fn share_blocks(chunk: &Path, out: &Path, scan: &Scan) -> Result<bool> {
+    if scan.in_band {
+        return Ok(false);
+    }
+    let src = File::open(chunk).ctx(format_args!("opening {}", chunk.display()))?;
+    if !crate::reflink::may_share(&src) {
+        return Ok(false);
+    }
+    let chunk_len = src.metadata().ctx("stat")?.len();
+    let mut track = scan.track.clone();
+    track.chunks.clear();
+    track.samples.clear();
+    let entries = scan.track.sample_offsets().into_iter().map(|(_, e)| e);
+    for ((&sample, &(offset, len)), entry) in
+        scan.track.samples.iter().zip(&scan.payloads).zip(entries)
+    {
+        track.push(
+            Sample {
+                size: len,
+                ..sample
+            },
+            entry,
+            offset,
+        );
+    }
+    let align = crate::reflink::block_size(&src);
+    let header = crate::mp4::header_aligned(&track, chunk_len, align);
+    // A refusal abandons the new file (never renamed into place) and is kept here.
+    let mut refused = None;
+    let shared = fsutil::write_atomic(out, |w| {
+        w.write_all(&header)
+            .and_then(|_| w.flush())
+            .ctx(format_args!("writing {}", out.display()))?;
+        let how = crate::reflink::share_all(&src, w.get_ref(), header.len() as u64);
+        match how.ctx(format_args!("sharing {}'s blocks", chunk.display()))? {
+            crate::reflink::Shared::Done => Ok(()),
+            crate::reflink::Shared::Refused(e) => {
+                refused = Some(e);
+                Err(Error::invalid("the filesystem cannot share blocks"))
+            }
+        }
+    });
+    match (shared, refused) {
+        (Ok(()), _) => Ok(true),
+        (Err(_), Some(e)) => {
+            log::info!(
+                "{}: this filesystem cannot share blocks between files ({e}); minutes are copied into their MP4s",
+                out.parent().unwrap_or(out).display()
+            );
+            Ok(false)
+        }
+        (Err(e), None) => Err(e),
+    }
 }
 
 fn open(chunk: &Path) -> Result<ChunkReader<BufReader<File>>> {
@@ -119,6 +186,7 @@ fn scan(chunk: &Path) -> Result<Scan> {
         keep: Vec::new(),
         configs: Vec::new(),
         in_band: false,
+        payloads: Vec::new(),
         report: Remuxed::default(),
     };
     loop {
@@ -182,6 +250,8 @@ fn scan(chunk: &Path) -> Result<Scan> {
             key: key.then_some(entry),
         });
         s.track.push(sample, entry as u32, s.mdat_len);
+        s.payloads
+            .push((rec.offset + HEADER_LEN as u64, buf.len() as u32));
         s.pts_us.push(rec.time_us);
         s.mdat_len += size;
     }

@@ -157,13 +157,44 @@ fn cameras_record_through_minutes_outages_and_bad_peers() {
 #[test]
 fn kill_9_mid_minute_keeps_all_but_the_last_second() {
     let dir = scratch("crash");
-    let data = dir.join("data");
+    kill_9_mid_minute(&dir, &dir.join("data"));
+}
+
+#[test]
+fn on_xfs_kill_9_mid_minute_keeps_all_but_the_last_second_and_minutes_share_their_blocks() {
+    // The same on XFS with reflink, where a finished minute's MP4 shares its chunk's blocks
+    // (written once): the crash guarantees hold as with a copy.
+    let dir = scratch("crash-xfs");
+    let Some(disk) = common::disk::SmallDisk::xfs(&dir, 320) else {
+        return;
+    };
+    let data = disk.dir.join("data");
+    let log = kill_9_mid_minute(&dir, &data);
+    assert!(!log.contains("cannot share blocks"), "{log}");
+    // Every finished minute is the shared layout: a sample-table chunk per frame (the chunk
+    // records' headers lie between them), not the packed one of a copy.
+    for f in minutes(&data.join("k")) {
+        let t = pinvr::mp4::parse(&f).unwrap().track;
+        assert!(
+            t.chunks.len() * 2 > t.samples.len(),
+            "{}: {} runs for {} frames: copied, not shared",
+            f.display(),
+            t.chunks.len(),
+            t.samples.len()
+        );
+    }
+}
+
+/// Records camera `k` under `data`, kills pinvr -9 mid-minute and restarts it; checks that
+/// all but the last second before the kill was kept and the restart merged into the
+/// minute. Returns pinvr's log.
+fn kill_9_mid_minute(dir: &Path, data: &Path) -> String {
     let cam = FakeCamera::start(&camera_clip(), None);
     let config = json!({
         "data_dir": data,
         "cameras": [ { "id": "k", "url": cam.url() } ]
     });
-    let mut p = Pinvr::start(&dir, &config);
+    let mut p = Pinvr::start(dir, &config);
     p.wait_log("camera k: recording", 0, Duration::from_secs(30));
     // Kill between 20 and 45 s into a minute, after at least 12 s of recording.
     let since = Instant::now();
@@ -205,6 +236,7 @@ fn kill_9_mid_minute_keeps_all_but_the_last_second() {
         t.iter().any(|&x| x > killed),
         "the restart was not merged into the minute"
     );
+    p.log_text()
 }
 
 #[test]

@@ -413,3 +413,89 @@ fn a_leftover_chunk_shorter_than_its_published_mp4_loses_nothing() {
     let done = pinvr::finish::finish_chunk(&chunk).unwrap();
     assert_eq!(probe(&done.mp4).frames, u64::from(longer.frames()));
 }
+
+#[test]
+fn on_xfs_a_minute_shares_its_chunks_blocks_and_is_written_once() {
+    // XFS with reflink: the MP4 is a header and then the chunk itself, its blocks shared,
+    // so finishing a minute writes the header, not the minute again. The same chunk copied
+    // (PINVR_REFLINK=off, as on ext4) writes it all a second time.
+    let dir = scratch("remux-xfs");
+    let Some(disk) = common::disk::SmallDisk::xfs(&dir, 320) else {
+        return;
+    };
+    let clip = Clip {
+        width: 640,
+        height: 360,
+        ..Clip::small(60)
+    };
+    let day = disk.dir.join("cam/20261123");
+    std::fs::create_dir_all(&day).unwrap();
+    let chunk = day.join("cam.20261123.1400.chunk");
+    let frames = mp4_to_chunk(&[clip.mp4().as_path()], &chunk, T0_US).unwrap();
+    let copy = day.join("cam.20261123.1401.chunk");
+    std::fs::copy(&chunk, &copy).unwrap();
+    let chunk_len = std::fs::metadata(&chunk).unwrap().len();
+    // Shared.
+    let shared = day.join("cam.20261123.1400.mp4");
+    let before = disk.sectors_written();
+    let r = pinvr::remux::remux(&chunk, &shared).unwrap();
+    let shared_written = (disk.sectors_written() - before) * 512;
+    // Copied.
+    let copied = day.join("cam.20261123.1401.mp4");
+    let before = disk.sectors_written();
+    let o = pinvr()
+        .env("PINVR_REFLINK", "off")
+        .arg("remux")
+        .arg(&copy)
+        .arg(&copied)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let copied_written = (disk.sectors_written() - before) * 512;
+    eprintln!(
+        "a {chunk_len}-byte chunk: {shared_written} bytes written with its blocks shared, {copied_written} copied"
+    );
+    assert_eq!(r.frames, frames);
+    assert!(
+        shared_written < chunk_len / 20,
+        "sharing wrote {shared_written} bytes for a {chunk_len}-byte chunk"
+    );
+    assert!(
+        copied_written > chunk_len * 9 / 10,
+        "copying wrote only {copied_written} bytes"
+    );
+    // Both decode silently to the same pictures, the clip's.
+    assert_eq!(decode_errors(&shared), "");
+    let want = common::frame_md5s(&clip.mp4());
+    assert_eq!(common::frame_md5s(&shared), want);
+    assert_eq!(common::frame_md5s(&copied), want);
+    let p = probe(&shared);
+    assert!((p.duration - 60.0).abs() < 0.11, "{p:?}");
+    // A range cut to the second out of the shared minute serves its frames, not the chunk
+    // records' headers between them: the same pictures as out of the copied minute.
+    let cut = |mp4: &Path, name: &str| {
+        let (from, to) = (T0_US + 12_300_000, T0_US + 47_800_000);
+        let range = pinvr::range::RangeMp4::build_cut(&[mp4.to_owned()], Some((from, to))).unwrap();
+        let out = dir.join(name);
+        std::fs::write(&out, pinvr::range::read_all(&range).unwrap()).unwrap();
+        assert_eq!(decode_errors(&out), "", "{name}");
+        common::frame_md5s(&out)
+    };
+    let from_shared = cut(&shared, "shared-cut.mp4");
+    assert!(
+        (354..=356).contains(&from_shared.len()),
+        "{} frames",
+        from_shared.len()
+    );
+    assert_eq!(from_shared, cut(&copied, "copied-cut.mp4"));
+    assert_eq!(from_shared[0], want[123]);
+    // The MP4's media data is the chunk's blocks: once the chunk is gone they stay, and
+    // the space the chunk took is still in use.
+    let free = disk.free();
+    std::fs::remove_file(&chunk).unwrap();
+    assert!(
+        disk.free() < free + chunk_len / 20,
+        "deleting the chunk freed its blocks"
+    );
+    assert_eq!(common::frame_md5s(&shared), want);
+}

@@ -14,7 +14,7 @@ mod read;
 mod track;
 
 pub use fragment::{FRAGMENT_HEADER, fragment, init_segment};
-pub use moov::header;
+pub use moov::{header, header_aligned};
 pub use parse::{Parsed, parse, parse_bytes, parse_from};
 pub use read::{Summary, start_us, summary};
 pub use track::{Chunk, Sample, SampleEntry, Track};

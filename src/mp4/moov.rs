@@ -12,6 +12,13 @@ const MP4_EPOCH_OFFSET: u64 = 2_082_844_800;
 /// `mdat_len` bytes. The media data must follow immediately, in the order of
 /// `track.chunks` (chunk offsets are taken relative to its start).
 pub fn header(track: &Track, mdat_len: u64) -> Vec<u8> {
+    header_aligned(track, mdat_len, 1)
+}
+
+/// [`header`] padded (a `free` box before `mdat`) so that it ends, and the media data
+/// starts, at a multiple of `align` bytes: where a filesystem can share the blocks of a
+/// file that already holds the media data.
+pub fn header_aligned(track: &Track, mdat_len: u64, align: u64) -> Vec<u8> {
     let mut ftyp = BoxBuf::default();
     let at = ftyp.start(b"ftyp");
     ftyp.bytes(b"isom");
@@ -26,14 +33,27 @@ pub fn header(track: &Track, mdat_len: u64) -> Vec<u8> {
     // length, does not depend on their values.
     let large = mdat_len + 8 > u64::from(u32::MAX);
     let mdat_header_len: u64 = if large { 16 } else { 8 };
-    let co64 = ftyp.buf.len() as u64 + moov_bound(track) + mdat_header_len + mdat_len
+    let align = align.max(1);
+    let pad_bound = if align > 1 { align + 8 } else { 0 };
+    let co64 = ftyp.buf.len() as u64 + moov_bound(track) + pad_bound + mdat_header_len + mdat_len
         > u64::from(u32::MAX);
     let (moov, table) = moov(track, co64);
-    let base = ftyp.buf.len() as u64 + moov.len() as u64 + mdat_header_len;
+    let unpadded = ftyp.buf.len() as u64 + moov.len() as u64 + mdat_header_len;
+    // A free box is at least its 8-byte header.
+    let pad = match (align - unpadded % align) % align {
+        p if p > 0 && p < 8 => p + align,
+        p => p,
+    };
+    let base = unpadded + pad;
     let mut out = ftyp.buf;
-    out.reserve_exact(moov.len() + 16);
+    out.reserve_exact(moov.len() + pad as usize + 16);
     let table = out.len() + table;
     out.extend_from_slice(&moov);
+    if pad > 0 {
+        out.extend_from_slice(&(pad as u32).to_be_bytes());
+        out.extend_from_slice(b"free");
+        out.resize(out.len() + pad as usize - 8, 0);
+    }
     let width = if co64 { 8 } else { 4 };
     for (field, c) in out[table..].chunks_exact_mut(width).zip(&track.chunks) {
         let offset = base + c.offset;

@@ -187,7 +187,7 @@ pub fn parse_from<R: Read + Seek>(f: &mut R, len: u64) -> Result<Parsed> {
     parse_stbl(stbl, mdat_len, &mut track)?;
     // Chunk offsets are file offsets: make them relative to the media data and check that
     // every sample lies inside it.
-    let mut end = 0u64;
+    let (mut end, mut last) = (0u64, 0u64);
     let mut s = 0usize;
     for c in &mut track.chunks {
         c.offset = c
@@ -200,7 +200,10 @@ pub fn parse_from<R: Read + Seek>(f: &mut R, len: u64) -> Result<Parsed> {
             .sum();
         s += c.samples as usize;
         end = end.max(c.offset.saturating_add(bytes));
+        last = c.offset.saturating_add(bytes);
     }
+    // As if pushed: where the last sample ends.
+    track.end = last;
     if end > mdat_len {
         return Err(Error::corrupt("samples run past the end of mdat"));
     }
@@ -412,6 +415,7 @@ mod tests {
             t.samples.push(s);
             off += u64::from(s.size);
         }
+        t.end = off;
         let bytes = header(&t, off);
         assert!(bytes.windows(4).any(|w| w == b"co64"));
         let path = std::env::temp_dir().join(format!("pinvr-big-{}.mp4", std::process::id()));

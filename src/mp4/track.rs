@@ -93,6 +93,8 @@ pub struct Track {
     /// Wall-clock time of the first presented frame, microseconds since the Unix epoch;
     /// stored in `mvhd` (seconds) and in pinvr's own `udta/pnvr` box (microseconds).
     pub start_us: i64,
+    /// Where the last sample [`push`](Self::push)ed ends in the media data.
+    pub end: u64,
 }
 
 impl Track {
@@ -102,16 +104,19 @@ impl Track {
     }
 
     /// Appends a sample, extending the last chunk or opening a new one when the
-    /// description changes. `offset` is where the sample starts in the media data.
+    /// description changes or the sample does not follow the last one in the media data
+    /// (bytes between them, unreferenced). `offset` is where the sample starts in the
+    /// media data.
     pub fn push(&mut self, sample: Sample, entry: u32, offset: u64) {
         match self.chunks.last_mut() {
-            Some(c) if c.entry == entry => c.samples += 1,
+            Some(c) if c.entry == entry && offset == self.end => c.samples += 1,
             _ => self.chunks.push(Chunk {
                 offset,
                 samples: 1,
                 entry,
             }),
         }
+        self.end = offset + u64::from(sample.size);
         self.samples.push(sample);
     }
 
