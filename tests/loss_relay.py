@@ -108,6 +108,11 @@ def read_message(f):
     return lines, body
 
 
+def cseq_of(lines):
+    """The CSeq header's value of a message's header lines, or None."""
+    return next((l.split(b":", 1)[1].strip() for l in lines if l.lower().startswith(b"cseq:")), None)
+
+
 def write_message(sock, lines, body):
     sock.sendall(b"".join(lines) + b"\r\n" + body)
 
@@ -127,7 +132,7 @@ def session(client, camera_addr, loss, rng):
                 client.close()
                 return
             lines, body = m
-            cseq = next((l.split(b":", 1)[1].strip() for l in lines if l.lower().startswith(b"cseq:")), None)
+            cseq = cseq_of(lines)
             if cseq in pending:
                 (a, b), (cam_rtp, cam_rtcp), (cli_rtp, cli_rtcp), boxes = pending.pop(cseq)
                 out = []
@@ -160,7 +165,7 @@ def session(client, camera_addr, loss, rng):
                 cam_rtp, cam_rtcp = udp_pair()
                 cli_rtp, cli_rtcp = udp_pair()
                 boxes = ([None], [None])
-                cseq = next((l.split(b":", 1)[1].strip() for l in lines if l.lower().startswith(b"cseq:")), None)
+                cseq = cseq_of(lines)
                 pending[cseq] = ((a, b), (cam_rtp, cam_rtcp), (cli_rtp, cli_rtcp), boxes)
                 # Camera to client: RTP lossy, RTCP not; client to camera: as it comes.
                 for args in [(cam_rtp, cli_rtp, ("127.0.0.1", a), loss, rng),
