@@ -45,15 +45,6 @@ pub fn repeat_path(dir: &Path, camera: &str, minute: i64, n: u32, kind: FileKind
         .join(format!("{camera}.{day}.{hhmm}.r{n}{}", kind.suffix()))
 }
 
-/// The repeats of `camera`'s minute `minute` that have an MP4, by number, ascending.
-pub fn repeats(dir: &Path, camera: &str, minute: i64) -> Vec<(u32, PathBuf)> {
-    repeats_of_day(dir, camera, minute)
-        .into_iter()
-        .filter(|(m, _, _)| *m == minute)
-        .map(|(_, n, p)| (n, p))
-        .collect()
-}
-
 /// The repeats with an MP4 of `camera`'s minutes on the UTC day of minute `minute`: (minute,
 /// number, MP4), ascending.
 pub fn repeats_of_day(dir: &Path, camera: &str, minute: i64) -> Vec<(i64, u32, PathBuf)> {

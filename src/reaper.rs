@@ -358,48 +358,57 @@ fn uploaded(r: &Retention, c: &Camera, m: i64) -> bool {
 }
 
 /// Deletes a minute's MP4 and JPEGs and those of its repeats (regular files only, never
-/// through a symbolic link), its day folder if now empty, and its index entry.
+/// through a symbolic link), its day folder if now empty, and its index entry. The day
+/// folder is listed once, after the minute's own files are gone: for its repeats, then for
+/// what is left.
 fn delete_minute(index: &Index, c: &Camera, minute: i64, freed: &mut Freed) {
-    let repeats = layout::repeats(&c.dir, &c.id, minute);
-    let kinds = [FileKind::Mp4, FileKind::Preview, FileKind::Thumbnail];
-    let paths = kinds.iter().flat_map(|&kind| {
-        std::iter::once(layout::minute_path(&c.dir, &c.id, minute, kind)).chain(
-            repeats
-                .iter()
-                .map(move |(n, _)| layout::repeat_path(&c.dir, &c.id, minute, *n, kind)),
-        )
-    });
-    for path in paths {
-        if !inside(&c.dir, &path) {
-            continue;
-        }
+    let remove = |path: &Path, freed: &mut Freed| {
         if let Ok(meta) = path.symlink_metadata()
             && meta.is_file()
         {
-            match std::fs::remove_file(&path) {
-                Ok(()) => freed.bytes += meta.blocks() * 512,
+            match std::fs::remove_file(path) {
+                Ok(()) => {
+                    freed.bytes += meta.blocks() * 512;
+                    return true;
+                }
                 Err(e) => log::warn!("reaper: removing {}: {e}", path.display()),
             }
+        }
+        false
+    };
+    for kind in [FileKind::Mp4, FileKind::Preview, FileKind::Thumbnail] {
+        let path = layout::minute_path(&c.dir, &c.id, minute, kind);
+        if inside(&c.dir, &path) {
+            remove(&path, freed);
         }
     }
     index.remove(&c.id, minute);
     freed.minutes.push((c.id.clone(), minute));
     let day = layout::minute_path(&c.dir, &c.id, minute, FileKind::Mp4);
     if let Some(parent) = day.parent()
-        && parent.symlink_metadata().is_ok_and(|m| m.is_dir())
+        && inside(&c.dir, &day)
     {
-        forget_day(parent);
+        let mut left = Vec::new();
+        for e in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let repeat = layout::repeat_number(&name) > 0
+                && matches!(
+                    layout::parse_name(&name),
+                    Some((cam, m, FileKind::Mp4 | FileKind::Preview | FileKind::Thumbnail))
+                        if cam == c.id && m == minute
+                );
+            if !(repeat && remove(&e.path(), freed)) {
+                left.push(e);
+            }
+        }
+        forget_day(parent, &left);
     }
 }
 
-/// Removes a day folder once it holds no minute: with the last minute go the day's
-/// signatures and tags (they describe nothing any more). Other files keep it.
-fn forget_day(day: &Path) {
-    let entries: Vec<_> = std::fs::read_dir(day)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .collect();
+/// Removes a day folder once it holds no minute (`entries`: what it holds now): with the
+/// last minute go the day's signatures and tags (they describe nothing any more). Other
+/// files keep it.
+fn forget_day(day: &Path, entries: &[std::fs::DirEntry]) {
     let name = |e: &std::fs::DirEntry| e.file_name().to_string_lossy().into_owned();
     let minutes_left = entries.iter().any(|e| {
         let n = name(e);
@@ -410,7 +419,7 @@ fn forget_day(day: &Path) {
     }
     // The offload journal lists minutes still in the store: their marks stay with it.
     let offloaded = entries.iter().any(|e| name(e).ends_with(".uploaded"));
-    for e in &entries {
+    for e in entries {
         let n = name(e);
         if (n.ends_with(".sig")
             || n.ends_with(".tags.json")

@@ -367,3 +367,48 @@ fn with_offload_a_small_disk_loses_only_what_the_floor_takes_before_upload() {
     assert!((2..=4).contains(&gone.len()), "{gone:?}");
     assert_eq!(counted(&freed), (0, gone.len()));
 }
+
+#[test]
+fn a_minute_recorded_twice_goes_with_its_repeats_and_a_younger_one_stays() {
+    // A minute four days old was recorded twice (the clock was set back): deleting it by
+    // age takes the minute and its repeat with their JPEGs; one four minutes younger, on
+    // the right side of the limit with a repeat of its own, stays whole.
+    let dir = scratch("reaper-repeats");
+    let data = dir.join("data");
+    let clip = Clip::small(3).mp4();
+    let now = pinvr::time::minute_of(pinvr::time::now_micros());
+    let (old, young) = (now - 4 * 1440 - 2, now - 4 * 1440 + 2);
+    let cam = data.join("a");
+    for m in [old, young] {
+        minute(&data, "a", m, &clip);
+        // The repeat: a minute written elsewhere, moved to the repeat's names.
+        let again = common::write_minute(&dir.join(format!("again{m}")), "a", m, &clip, 0);
+        for kind in [FileKind::Mp4, FileKind::Preview, FileKind::Thumbnail] {
+            let from = pinvr::layout::sibling(&again, FileKind::Mp4, kind).unwrap();
+            let to = pinvr::layout::repeat_path(&cam, "a", m, 1, kind);
+            std::fs::rename(from, to).unwrap();
+        }
+    }
+    let config_path = dir.join("pinvr.json");
+    let c = json!({
+        "data_dir": data,
+        "reaper": { "min_free_bytes": 0, "min_free_percent": 0, "max_age_days": 4 },
+        "cameras": [ { "id": "a", "url": "rtsp://127.0.0.1:9/" } ]
+    });
+    std::fs::write(&config_path, c.to_string()).unwrap();
+    let app = pinvr::app::App::load(config_path);
+    let freed = reap(&app);
+    let gone: Vec<(String, i64)> = freed.iter().flat_map(|f| f.minutes.clone()).collect();
+    assert_eq!(gone, [("a".to_owned(), old)]);
+    let kinds = [FileKind::Mp4, FileKind::Preview, FileKind::Thumbnail];
+    for kind in kinds {
+        for (m, there) in [(old, false), (young, true)] {
+            for p in [
+                minute_path(&cam, "a", m, kind),
+                pinvr::layout::repeat_path(&cam, "a", m, 1, kind),
+            ] {
+                assert_eq!(p.exists(), there, "{}", p.display());
+            }
+        }
+    }
+}

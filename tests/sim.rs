@@ -693,9 +693,10 @@ fn a_clock_step_back_onto_recorded_minutes_keeps_both_recordings() {
         [m, m + 1, m + 2, m + 60]
     );
     assert_eq!(
-        pinvr::layout::repeats(&dir, "cam", m)
+        pinvr::layout::repeats_of_day(&dir, "cam", m)
             .into_iter()
-            .map(|(n, _)| n)
+            .filter(|(minute, _, _)| *minute == m)
+            .map(|(_, n, _)| n)
             .collect::<Vec<_>>(),
         [1]
     );
