@@ -386,7 +386,8 @@ impl Recorder {
         if mp4.exists()
             && crate::mp4::summary(&mp4).is_ok_and(|s| s.start_us + s.duration_us > t + REPEAT_US)
         {
-            return self.open_repeat(minute, &mp4);
+            let writer = self.create_repeat(minute, &mp4)?;
+            return Ok(self.opened(writer, minute, i64::MIN));
         }
         let mut writer = self.create(&path)?;
         let mut end = i64::MIN;
@@ -414,18 +415,24 @@ impl Recorder {
                 }
             }
         }
+        Ok(self.opened(writer, minute, end))
+    }
+
+    /// Makes `writer` the open minute `minute`, whose merged part ends at `end`; returns
+    /// `end`.
+    fn opened(&mut self, writer: ChunkWriter, minute: i64, end: Micros) -> Micros {
         self.params_written = false;
         self.open = Some(OpenMinute {
             writer,
             minute,
             last_us: end,
         });
-        Ok(end)
+        end
     }
 
-    /// Opens the first free repeat of `minute`, whose MP4 `first` holds an earlier
-    /// recording of the same time; said once per clock step.
-    fn open_repeat(&mut self, minute: i64, first: &Path) -> Result<Micros> {
+    /// Creates the chunk of the first free repeat of `minute`, whose MP4 `first` holds an
+    /// earlier recording of the same time; said once per clock step.
+    fn create_repeat(&mut self, minute: i64, first: &Path) -> Result<ChunkWriter> {
         let free = |n: &u32| {
             [FileKind::Chunk, FileKind::Mp4]
                 .iter()
@@ -442,14 +449,7 @@ impl Recorder {
             );
             self.repeat_said = true;
         }
-        let writer = self.create(&path)?;
-        self.params_written = false;
-        self.open = Some(OpenMinute {
-            writer,
-            minute,
-            last_us: i64::MIN,
-        });
-        Ok(i64::MIN)
+        self.create(&path)
     }
 }
 

@@ -3,14 +3,13 @@
 //! so each byte a camera sends is written to the card once. Where it cannot (ext4, tmpfs),
 //! the first refusal is remembered for that filesystem and the caller copies as before.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::sync::Mutex;
 
 /// Filesystems (device numbers) that refused to share blocks.
-static REFUSED: Mutex<Option<HashSet<u64>>> = Mutex::new(None);
+static REFUSED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 
 /// Whether sharing blocks is turned off (`PINVR_REFLINK=off`: benchmarks compare both ways
 /// on one filesystem).
@@ -26,8 +25,10 @@ pub fn may_share(f: &File) -> bool {
     let Ok(dev) = f.metadata().map(|m| m.dev()) else {
         return false;
     };
-    let refused = REFUSED.lock().unwrap_or_else(|e| e.into_inner());
-    !refused.as_ref().is_some_and(|r| r.contains(&dev))
+    !REFUSED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&dev)
 }
 
 /// The block size that shared ranges are aligned to on the filesystem of `f`.
@@ -66,7 +67,9 @@ pub fn share_all(src: &File, dst: &File, dst_offset: u64) -> std::io::Result<Sha
         Some(libc::EOPNOTSUPP | libc::ENOTTY | libc::EXDEV | libc::EINVAL | libc::EPERM) => {
             if let Ok(dev) = dst.metadata().map(|m| m.dev()) {
                 let mut refused = REFUSED.lock().unwrap_or_else(|e| e.into_inner());
-                refused.get_or_insert_with(HashSet::new).insert(dev);
+                if !refused.contains(&dev) {
+                    refused.push(dev);
+                }
             }
             Ok(Shared::Refused(e))
         }

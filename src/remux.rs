@@ -113,9 +113,14 @@ fn share_blocks(chunk: &Path, out: &Path, scan: &Scan) -> Result<bool> {
         return Ok(false);
     }
     let chunk_len = src.metadata().ctx("stat")?.len();
-    let mut track = scan.track.clone();
-    track.chunks.clear();
-    track.samples.clear();
+    // The same description and times; the samples laid out again, where the chunk has them.
+    let mut track = Track {
+        entries: scan.track.entries.clone(),
+        samples: Vec::with_capacity(scan.track.samples.len()),
+        chunks: Vec::new(),
+        end: 0,
+        ..scan.track
+    };
     let entries = scan.track.sample_offsets().into_iter().map(|(_, e)| e);
     for ((&sample, &(offset, len)), entry) in
         scan.track.samples.iter().zip(&scan.payloads).zip(entries)
