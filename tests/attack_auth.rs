@@ -14,15 +14,6 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Waits until `cond` holds, polling, or panics after `timeout`.
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "{what} within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn password_guessing_is_slowed_and_logged_a_few_times() {
     let dir = scratch("attack-guess");
@@ -262,7 +253,7 @@ fn a_changed_camera_address_never_gets_the_old_password() {
     assert_eq!(std::fs::read_to_string(&p.config).unwrap(), before);
     // With a new password typed, the camera is tried there with that one only.
     assert_eq!(b.post("/config", &fields("new-cam-secret")).status, 303);
-    wait_until(
+    common::wait_until(
         "pinvr tries the new address",
         Duration::from_secs(30),
         || String::from_utf8_lossy(&seen.lock().unwrap()).contains("Authorization"),
@@ -378,7 +369,7 @@ fn missing_or_unreadable_configs_are_reported() {
             .contains("$argon2id$")
     );
     let b = login(p.addr, PASSWORD);
-    wait_until("the new file is in force", Duration::from_secs(5), || {
+    common::wait_until("the new file is in force", Duration::from_secs(5), || {
         b.get("/api/1/system.json").json()["payload"]["status"] == "running"
     });
     // A file that cannot be read (a folder in its place): reported once, and nobody can
@@ -451,7 +442,7 @@ fn symbolic_links_among_recordings_are_neither_served_nor_reaped() {
     ));
     assert_eq!(range.status, 404);
     // The reaper wants everything gone: it deletes the real minute and nothing behind a link.
-    wait_until("the reaper runs", Duration::from_secs(20), || {
+    common::wait_until("the reaper runs", Duration::from_secs(20), || {
         !real.exists()
     });
     p.wait_log("reaper", 0, Duration::from_secs(5));

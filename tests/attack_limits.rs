@@ -25,15 +25,6 @@ fn raise_nofile() -> u64 {
     u64::from(hard)
 }
 
-/// Waits until `cond` holds, polling, or panics after `timeout`.
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "{what} within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Frames camera `id` has recorded so far (system.json).
 fn frames(b: &Browser, id: &str) -> u64 {
     b.get("/api/1/system.json").json()["payload"]["cameras"][id]["frames"]
@@ -44,7 +35,7 @@ fn frames(b: &Browser, id: &str) -> u64 {
 /// Asserts camera `id` records more frames within a few seconds (it is not held up).
 fn still_recording(b: &Browser, id: &str) {
     let before = frames(b, id);
-    wait_until(
+    common::wait_until(
         &format!("camera {id} records on"),
         Duration::from_secs(10),
         || frames(b, id) > before + 5,
@@ -70,7 +61,7 @@ fn recorder(name: &str, wrapper: &[&str]) -> (FakeCamera, Pinvr, Browser) {
     });
     let p = Pinvr::start_with(&dir, &config, &[], wrapper);
     let b = login(p.addr, PASSWORD);
-    wait_until("the camera records", Duration::from_secs(30), || {
+    common::wait_until("the camera records", Duration::from_secs(30), || {
         frames(&b, "cam") > 0
     });
     (cam, p, b)
@@ -169,7 +160,7 @@ fn floods_of_connections_are_refused_and_the_server_recovers() {
         drop(held);
         // The slots come back as the clients leave.
         let t = Instant::now();
-        wait_until(
+        common::wait_until(
             "a request answers after the flood",
             Duration::from_secs(1),
             || get(p.addr, "/login").status == 200,
@@ -185,7 +176,7 @@ fn floods_of_connections_are_refused_and_the_server_recovers() {
 fn slow_and_stalled_clients_hold_up_nobody() {
     let (_cam, p, b) = recorder("attack-slow", &[]);
     // Some minutes to download: the camera's, once one is finished.
-    wait_until("a minute is recorded", Duration::from_secs(90), || {
+    common::wait_until("a minute is recorded", Duration::from_secs(90), || {
         b.get("/api/1/cameras.json").json()["payload"]["cameras"][0]["latest"].is_string()
     });
     let latest = b.get("/api/1/cameras.json").json()["payload"]["cameras"][0]["latest"]
@@ -327,7 +318,7 @@ fn a_client_that_stops_reading_is_dropped_and_idle_connections_close() {
         })
     };
     assert!(established());
-    wait_until(
+    common::wait_until(
         "pinvr drops the stalled reader",
         Duration::from_secs(45),
         || !established(),

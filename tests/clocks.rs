@@ -14,41 +14,10 @@ use common::http::login;
 use common::{camera_clip, decode_errors, minutes, scratch, timeline};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Where Debian's libfaketime is (the thread-safe build: pinvr has many threads).
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
-
-/// Seconds since the Unix epoch on the real clock.
-fn now() -> f64 {
-    pinvr::time::now_micros() as f64 / 1e6
-}
-
-/// Bytes of `dir`'s open chunks (a camera's frames reaching the disk).
-fn chunk_bytes(dir: &Path) -> u64 {
-    let mut n = 0;
-    for day in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        for f in std::fs::read_dir(day.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if f.path().extension().is_some_and(|e| e == "chunk") {
-                n += f.metadata().map_or(0, |m| m.len());
-            }
-        }
-    }
-    n
-}
-
-/// Waits until `cond` holds, polling, or panics with `what` after `timeout`.
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// Records a camera for about 30 s with pinvr's clock stepped by `step_s` after about 12 s;
 /// returns the minute files, the real time recording began and the log.
@@ -77,14 +46,16 @@ fn record_through_step(name: &str, step_s: i64) -> Option<(Vec<PathBuf>, f64, f6
     ];
     let mut p = Pinvr::start_with(&dir, &config, &env, &[]);
     p.wait_log("camera cam: recording", 0, Duration::from_secs(30));
-    let began = now();
+    let began = common::now_s();
     let cam_dir = data.join("cam");
-    wait_until("frames on the disk", Duration::from_secs(20), || {
-        chunk_bytes(&cam_dir) > 0
+    common::wait_until("frames on the disk", Duration::from_secs(20), || {
+        common::day_files(&cam_dir, "chunk")
+            .iter()
+            .any(|f| f.metadata().is_ok_and(|m| m.len() > 0))
     });
     // Mid-second (the camera's key frames are on the second), mid-minute or not: 12 s in.
     std::thread::sleep(Duration::from_millis(12_450));
-    let stepped = now();
+    let stepped = common::now_s();
     std::fs::write(&offset, format!("{step_s:+}\n")).unwrap();
     p.wait_log("system clock stepped", 0, Duration::from_secs(10));
     // 18 s more on the new time, then a clean stop closes the open minute.
@@ -234,16 +205,16 @@ fn cameras_half_a_percent_fast_and_slow_are_followed_for_ten_minutes() {
             Duration::from_secs(30),
         );
     }
-    let began = now();
+    let began = common::now_s();
     // Ten minutes and a bit, to the middle of a minute.
     let until = ((began / 60.0).floor() + 11.0) * 60.0 + 30.0;
-    while now() < until {
+    while common::now_s() < until {
         std::thread::sleep(Duration::from_secs(1));
     }
     let b = login(p.addr, PASSWORD);
     let listed = b.get("/api/1/cameras.json").json();
     let metrics = b.get("/metrics").text();
-    let stopped = now();
+    let stopped = common::now_s();
     assert!(p.terminate(Duration::from_secs(20)), "pinvr did not stop");
     let log = p.log_text();
     for (id, ppm, _) in &cams {

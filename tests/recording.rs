@@ -11,20 +11,6 @@ use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Seconds since the Unix epoch, now.
-fn now() -> f64 {
-    pinvr::time::now_micros() as f64 / 1e6
-}
-
-/// Waits until `cond` holds, polling, or panics with `what` after `timeout`.
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// Every finished minute under `dir` decodes silently and has both JPEGs.
 fn assert_minutes_clean(dir: &Path) -> Vec<std::path::PathBuf> {
     let files = minutes(dir);
@@ -71,7 +57,7 @@ fn cameras_record_through_minutes_outages_and_bad_peers() {
             { "id": "badpath", "url": format!("rtsp://127.0.0.1:{}/nope", a.port) },
         ]
     });
-    let started = now();
+    let started = common::now_s();
     let mut p = Pinvr::start(&dir, &config);
     for id in ["a", "b", "c"] {
         p.wait_log(
@@ -116,10 +102,10 @@ fn cameras_record_through_minutes_outages_and_bad_peers() {
 
     // Run past two minute boundaries, then stop cleanly: open minutes are finished.
     let second_boundary = ((started / 60.0).floor() + 2.0) * 60.0;
-    wait_until(
+    common::wait_until(
         "the second minute boundary",
         Duration::from_secs(190),
-        || now() > second_boundary + 8.0,
+        || common::now_s() > second_boundary + 8.0,
     );
     assert!(
         p.terminate(Duration::from_secs(30)),
@@ -198,11 +184,11 @@ fn kill_9_mid_minute(dir: &Path, data: &Path) -> String {
     p.wait_log("camera k: recording", 0, Duration::from_secs(30));
     // Kill between 20 and 45 s into a minute, after at least 12 s of recording.
     let since = Instant::now();
-    wait_until("a mid-minute moment", Duration::from_secs(80), || {
-        let s = now() % 60.0;
+    common::wait_until("a mid-minute moment", Duration::from_secs(80), || {
+        let s = common::now_s() % 60.0;
         since.elapsed() > Duration::from_secs(12) && (20.0..45.0).contains(&s)
     });
-    let killed = now();
+    let killed = common::now_s();
     p.kill9();
     let minute = (killed / 60.0).floor() as i64;
     let (day, hhmm) = pinvr::time::minute_name(minute);
@@ -304,16 +290,16 @@ fn a_minute_recovered_after_a_crash_is_listed_at_once() {
     p.wait_log("camera r: recording", 0, Duration::from_secs(30));
     // Crash late in a minute, after a few seconds of it are recorded...
     let since = Instant::now();
-    wait_until("a late moment of a minute", Duration::from_secs(80), || {
-        since.elapsed() > Duration::from_secs(5) && now() % 60.0 >= 50.0
+    common::wait_until("a late moment of a minute", Duration::from_secs(80), || {
+        since.elapsed() > Duration::from_secs(5) && common::now_s() % 60.0 >= 50.0
     });
-    let killed = now();
+    let killed = common::now_s();
     p.kill9();
     let minute = (killed / 60.0).floor() as i64;
     let (day, hhmm) = pinvr::time::minute_name(minute);
     // ...and come back in the next one: the crashed minute is finished from its chunk.
-    wait_until("the next minute", Duration::from_secs(15), || {
-        (now() / 60.0).floor() as i64 > minute
+    common::wait_until("the next minute", Duration::from_secs(15), || {
+        (common::now_s() / 60.0).floor() as i64 > minute
     });
     let skip = p.log_text().len();
     p.restart();

@@ -336,6 +336,11 @@ pub fn duration(mp4: &Path) -> f64 {
 
 /// The finished minute files of `camera` under `dir` (`<dir>/<day>/*.mp4`), in time order.
 pub fn minutes(dir: &Path) -> Vec<PathBuf> {
+    day_files(dir, "mp4")
+}
+
+/// The files named `*.<ext>` in the day folders of a camera folder `dir`, sorted.
+pub fn day_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for day in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         for f in std::fs::read_dir(day.path())
@@ -343,13 +348,30 @@ pub fn minutes(dir: &Path) -> Vec<PathBuf> {
             .flatten()
             .flatten()
         {
-            if f.path().extension().is_some_and(|e| e == "mp4") {
+            if f.path().extension().is_some_and(|e| e == ext) {
                 out.push(f.path());
             }
         }
     }
     out.sort();
     out
+}
+
+/// Seconds since the Unix epoch on the real clock.
+pub fn now_s() -> f64 {
+    pinvr::time::now_micros() as f64 / 1e6
+}
+
+/// Waits until `cond` holds, polling every 50 ms, or panics saying `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what} (within {timeout:?})"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// Asserts that each minute file ends where the next begins, within `tolerance` seconds
