@@ -331,6 +331,12 @@ fn reads_fall_back_to_the_store(p: &Pinvr, data: &Path, seen: &BTreeMap<String, 
             .contains(&json!(hhmm(first_remote)))
     );
 
+    // A repeat of a remote minute was never uploaded: there is none, not the first's.
+    let r = web.get(&format!(
+        "/api/1/camera/c0.preview.{day}.{}.r1.mp4",
+        hhmm(first_remote)
+    ));
+    assert_eq!(r.status, 404, "a repeat of a remote minute: {}", r.text());
     // A remote minute's MP4 and thumbnail: a redirect to the store, the same bytes there.
     for (kind, ext, file) in [("preview", "mp4", "mp4"), ("thumbnail", "jpg", "thumb.jpg")] {
         let t = hhmm(first_remote);

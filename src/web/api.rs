@@ -195,7 +195,7 @@ pub fn file(app: &App, id: &str, which: MinuteFile, minute: i64) -> Result<Reply
     match r {
         Err(e)
             if e.kind() == crate::ErrorKind::NotFound
-                && !matches!(which, MinuteFile::Video)
+                && matches!(which, MinuteFile::Preview | MinuteFile::Thumbnail)
                 && !id.ends_with(crate::config::SUB_SUFFIX)
                 && known(app, &sub) =>
         {
@@ -221,7 +221,12 @@ fn file_of(app: &App, id: &str, which: MinuteFile, minute: i64) -> Result<Reply>
     if !crate::fsutil::plain_file_under(&dir, &path) {
         // Only in the offload store: the browser reads it there, by a presigned URL, so
         // the Pi's one USB bus does not carry the bytes in and out again.
-        if let Some(url) = app.remote(|r| crate::offload::remote::url(r, id, minute, kind)) {
+        // (A repeat is never uploaded: the store's file of its minute is the first's.)
+        let remote = match which {
+            MinuteFile::Repeat(_) => None,
+            _ => app.remote(|r| crate::offload::remote::url(r, id, minute, kind)),
+        };
+        if let Some(url) = remote {
             return Ok(Reply {
                 status: 307,
                 content_type: "text/plain; charset=utf-8",
