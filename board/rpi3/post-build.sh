@@ -21,11 +21,12 @@ mkdir -p "${TARGET_DIR}/boot" "${TARGET_DIR}/data"
 # can leave on the card the old entry pointing at clusters already marked
 # free: a broken file that fsck.fat truncates to 0 bytes (seen in the power-cut
 # test). With dirsync, vfat writes the entry during the rename itself.
-# nofail: on the first boot the data partition has no file system yet;
-# S01growdata makes one and mounts it.
+# /data is XFS (S01growdata makes it with reflink, so that pinvr can make a
+# minute's MP4 from its chunk's blocks). nofail: on the first boot the data
+# partition has no file system yet; S01growdata makes one and mounts it.
 add_fstab() {
 	grep -qE "^$1[[:space:]]" "${TARGET_DIR}/etc/fstab" || \
 		printf '%s\n' "$*" | tr ' ' '\t' >> "${TARGET_DIR}/etc/fstab"
 }
 add_fstab /dev/mmcblk0p1 /boot vfat defaults,noatime,dirsync 0 0
-add_fstab /dev/mmcblk0p3 /data ext4 defaults,noatime,nofail 0 0
+add_fstab /dev/mmcblk0p3 /data xfs defaults,noatime,nofail 0 0
