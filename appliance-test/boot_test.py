@@ -3,8 +3,8 @@ what a user gets from a freshly flashed card (run by scripts/boot-test, which
 builds the card first; see docs/appliance.md).
 
   1. First boot: the web UI answers through the hostfwd; S01growdata grew the
-     data partition to the end of the card, made its file system and mounted
-     it at /data (serial console); the admin password is set through /setup
+     data partition to the end of the card, made its file system (XFS) and
+     mounted it at /data (serial console); the admin password is set through /setup
      (when this pinvr has it) and a setting is changed through the /config
      form, which must land in /boot/pinvr.json; then a clean `reboot`.
   2. Between boots, from the host: the card's partition table and the FAT
@@ -34,7 +34,7 @@ FIELD, VALUE = "retry.gap_timeout_s", "7"
 BOOT_DEADLINE_S = 300  # the first boot includes making the data file system
 # The boot test checks function, not durability (scripts/power-cut does, with
 # cache=none): the host's cache makes qemu's emulated SD erase on the first
-# boot (mkfs.ext4 discards the partition) several times faster.
+# boot (mkfs.xfs discards the partition) several times faster.
 CACHE = "writeback"
 # S01growdata's report; kernel messages may come between its two halves.
 GREW = re.compile(r"Setting up /data on /dev/mmcblk0p3: (?:\[[^\n]*\n)*(OK|FAIL)")
@@ -47,11 +47,11 @@ def check(ok, what):
 
 
 def data_checks(vm, first):
-    """/data is a mounted ext4 on partition 3, which reaches the card's end."""
+    """/data is a mounted XFS on partition 3, which reaches the card's end."""
     c = vm.console
     status, out = c.sh("mountpoint /data && grep ' /data ' /proc/mounts")
-    check(status == 0 and "/dev/mmcblk0p3 /data ext4" in out,
-          f"/data is mounted from /dev/mmcblk0p3 as ext4 ({out.strip()})")
+    check(status == 0 and "/dev/mmcblk0p3 /data xfs " in out,
+          f"/data is mounted from /dev/mmcblk0p3 as xfs ({out.strip()})")
     _, out = c.sh("cat /sys/block/mmcblk0/size /sys/block/mmcblk0/mmcblk0p3/start"
                   " /sys/block/mmcblk0/mmcblk0p3/size")
     disk, start, size = (int(x) for x in out.split())
@@ -90,8 +90,8 @@ def main():
         times["first boot to web UI"] = vm.wait_web(BOOT_DEADLINE_S)
         c = vm.console
         m = c.expect(GREW.pattern, 60)
-        times["growdata (grow + mkfs.ext4)"] = (c.time_at(m.end() - 1)
-                                                - c.time_at(m.start()))
+        times["growdata (grow + mkfs.xfs)"] = (c.time_at(m.end() - 1)
+                                               - c.time_at(m.start()))
         c.login()
         data_checks(vm, first=True)
 

@@ -16,9 +16,10 @@ a config save from the web form is under way ("config"). Then, from the host,
 with qemu gone:
   * the FAT partition's pinvr.json is the old or the new config (parsed and
     compared), never broken;
-  * the data partition (a copy, its journal replayed as the guest kernel
-    would) is clean for e2fsck, every finished minute MP4 decodes with
-    `ffmpeg -v error` printing nothing (see decode_errors);
+  * the data partition (a copy, loop-mounted so that the kernel replays its
+    XFS log as the guest's would, then unmounted) is clean for
+    `xfs_repair -n`, every finished minute MP4 decodes with `ffmpeg -v error`
+    printing nothing (see decode_errors);
   * the loss: the cut time (on the guest's clock) minus the end of the last
     frame on the card (in a chunk journal or a finished MP4), or minus the
     moment recording resumed after power-on if nothing of this boot's
@@ -27,7 +28,10 @@ At the end a last boot recovers the last cut and is shut down cleanly; then
 every minute decodes and has its previews, no .chunk/.tmp/.corrupt/.old file
 is left, every minute that was open at a cut was recovered with at least the
 frames the card held at the cut, and every minute finished at a cut is still
-there, whole. The day files of change-search signatures (.sig) may stay; the
+there, whole; every minute was made by sharing its chunk's blocks (the MP4's
+mdat is the chunk itself, on a block boundary: see shares_chunk), and pinvr's
+log of the last boot, taken after it recorded, never says the file system
+refused to share them. The day files of change-search signatures (.sig) may stay; the
 minutes they cover are counted, not judged. So may the day's list of minutes
 finished before the clock was synchronised (.unsynced: the VM has no NTP).
 
@@ -107,21 +111,46 @@ def chunk_frames(path):
     return frames, last, len(data) - pos
 
 
+def boxes(f, end):
+    """(type, start, start of the body, end) of each MP4 box from f's position
+    to end; f is left at the box's end between two."""
+    while f.tell() + 8 <= end:
+        start = f.tell()
+        size, kind = struct.unpack(">I4s", f.read(8))
+        if size == 1:
+            size = struct.unpack(">Q", f.read(8))[0]
+        elif size == 0:
+            size = end - start
+        if size < 8:
+            return
+        yield kind, start, f.tell(), start + size
+        f.seek(start + size)
+
+
+def shares_chunk(path, block=4096):
+    """True if the minute MP4 at path is laid out as pinvr makes it when the
+    file system shares the chunk's blocks with it (README, "Each byte written
+    once"): its mdat's data starts on a block boundary with the chunk itself,
+    whose first record is (version 0, a length under 32 MiB, a time in µs
+    within two minutes of the MP4's start). An MP4 that pinvr copied the frames
+    into holds only the samples in mdat, from wherever its header ended."""
+    start = mp4_start_us(path)
+    with open(path, "rb") as f:
+        end = os.fstat(f.fileno()).st_size
+        for kind, _, body, _ in boxes(f, end):
+            if kind != b"mdat":
+                continue
+            f.seek(body)
+            raw = f.read(17)
+            if body % block or len(raw) < 17 or start is None:
+                return False
+            version, length, t = struct.unpack(">BQQ", raw)
+            return version == 0 and 0 < length < 32 << 20 and abs(t - start) < 120e6
+    return False
+
+
 def mp4_start_us(path):
     """pinvr's start time of a minute MP4: moov/udta/pnvr, µs."""
-    def boxes(f, end):
-        while f.tell() + 8 <= end:
-            start = f.tell()
-            size, kind = struct.unpack(">I4s", f.read(8))
-            if size == 1:
-                size = struct.unpack(">Q", f.read(8))[0]
-            elif size == 0:
-                size = end - start
-            if size < 8:
-                return
-            yield kind, start, f.tell(), start + size
-            f.seek(start + size)
-
     with open(path, "rb") as f:
         end = os.fstat(f.fileno()).st_size
         for path_kind in (b"moov", b"udta", b"pnvr"):
@@ -207,13 +236,12 @@ def minute_of(name):
 
 
 def inspect_card(card, work, label):
-    """Copies the recordings out of the card (journal replayed on a copy)
-    and looks at them. Returns a dict."""
-    fs = os.path.join(work, "data.ext4")
-    fsck_status, fsck_out = card.data_partition_copy(fs)
+    """Copies the recordings out of the card (log replayed on a copy) and
+    looks at them. Returns a dict."""
+    fs = os.path.join(work, "data.xfs")
     dest = os.path.join(work, f"files-{label}")
     shutil.rmtree(dest, ignore_errors=True)
-    Card.dump(fs, "/pinvr", dest)
+    fsck_status, fsck_out = card.data_partition_copy(fs, "/pinvr", dest)
     files = scan(dest)
     result = {"fsck": fsck_status, "fsck_out": fsck_out, "files": files,
               "chunks": {}, "mp4": {}, "corrupt": [], "recorded_to": None}
@@ -252,16 +280,17 @@ def inspect_card(card, work, label):
 
 
 def inode_report(fs_image, path):
-    """debugfs's account of the file at `path` on the card (size, times,
-    extents), kept with a file that does not decode: which write reached the
-    card and which did not."""
-    p = subprocess.run(["debugfs", "-R", f"stat {path}", fs_image],
+    """xfs_db's account of the file at `path` on the card's data partition
+    (the copy, its log replayed: inode, size, links, times, extents), kept
+    with a file that does not decode: which write reached the card and which
+    did not."""
+    p = subprocess.run(["xfs_db", "-r", "-c", f"path {path}", "-c", "inode",
+                        "-c", "print core.size core.nlinkv2 core.nextents "
+                              "core.mtime.sec core.ctime.sec core.crtime.sec",
+                        "-c", "bmap", fs_image],
                        capture_output=True, text=True)
-    keep = [line.strip() for line in p.stdout.splitlines()
-            if line.strip().startswith(("Inode:", "User:", "Size:", "ctime:",
-                                        "mtime:", "crtime:", "Links:",
-                                        "EXTENTS:", "("))]
-    return " | ".join(keep) or (p.stderr.strip() or "no inode")
+    keep = [line.strip() for line in (p.stdout + p.stderr).splitlines() if line.strip()]
+    return " | ".join(keep) or "no inode"
 
 
 # ---------------------------------------------------------------- the config
@@ -543,7 +572,7 @@ def one_cut(i, kind, rng, card, initramfs, work, camera, new_web, config, settin
         f"{len(seen['corrupt'])} corrupt, "
         f"{len(seen['being_finished'])} being finished beside their chunk"
         f"{' ' + str(seen['being_finished']) if seen['being_finished'] else ''}, "
-        f"e2fsck {seen['fsck']}, "
+        f"xfs_repair {seen['fsck']}, "
         f"chunks {seen['chunks']}, back recording {resumed:.0f} s after power-on{extra}")
     return {"i": i, "kind": kind, "loss": loss, "state": state, "other": other,
             "seen": seen,
@@ -616,6 +645,7 @@ def last_boot(card, initramfs, work, camera, settings, writes_s):
                       "syncer_s_per_min": (p1.get("syncer", 0) - p0.get("syncer", 0))
                       / hz * 60 / writes_s,
                       "syncer": "syncer" in p1}
+        shared_log = pinvr_log(vm)
         vm.console.send("poweroff")
         vm.wait_exit(120)
     finally:
@@ -623,7 +653,21 @@ def last_boot(card, initramfs, work, camera, settings, writes_s):
     final = inspect_card(card, work, "last")
     final["resumed"] = resumed
     final["writes"] = writes
+    final["log"] = shared_log
     return final
+
+
+def pinvr_log(vm):
+    """What pinvr's log (syslog, tag pinvr) of this boot says so far: its
+    lines, the minutes it recovered, and how often it said that the file
+    system refused to share a chunk's blocks (src/remux.rs says it once per
+    file system, then copies)."""
+    counts = {}
+    for key, pattern in (("lines", "pinvr: "), ("recovered", "pinvr: recovered "),
+                         ("refused", "cannot share blocks between files")):
+        _, out = vm.console.sh(f"cat /var/log/messages* 2>/dev/null | grep -c '{pattern}'")
+        counts[key] = int(out.split()[0]) if out.split() and out.split()[0].isdigit() else 0
+    return counts
 
 
 def report(cuts, final, card, took, args):
@@ -644,14 +688,25 @@ def report(cuts, final, card, took, args):
     if final["corrupt"]:
         failures.append(f"minutes that do not decode at the end: {final['corrupt']}")
     if final["fsck"] != 0:
-        failures.append(f"e2fsck after the last clean power-off: {final['fsck_out']}")
+        failures.append(f"xfs_repair after the last clean power-off: {final['fsck_out']}")
+    copied = sorted(n for n in names if n.endswith(".mp4") and minute_of(n)
+                    and not shares_chunk(files[n]))
+    if copied:
+        failures.append(f"minutes whose MP4 does not share its chunk's blocks (copied): "
+                        f"{copied}")
+    plog = final["log"]
+    if not plog["lines"]:
+        failures.append("no pinvr lines in /var/log/messages in the last boot")
+    if plog["refused"]:
+        failures.append(f"pinvr logged {plog['refused']} time(s) in the last boot that the "
+                        "data partition cannot share blocks (minutes copied, not shared)")
     for c in cuts:
         s = c["seen"]
         if s["corrupt"]:
             failures.append(f"cut {c['i']}: finished minutes that do not decode: "
                             f"{s['corrupt']}")
         if s["fsck"] != 0:
-            failures.append(f"cut {c['i']}: e2fsck after the journal replay: "
+            failures.append(f"cut {c['i']}: xfs_repair after the log replay: "
                             f"{s['fsck_out']}")
         if c["state"] not in ("old", "new", "unchanged"):
             failures.append(f"cut {c['i']}: pinvr.json is {c['state']}"
@@ -715,7 +770,7 @@ def report(cuts, final, card, took, args):
           "(beside their chunk; remade whole at the next boot)")
     print(f"  corrupt files                 "
           f"{sum(len(c['seen']['corrupt']) for c in cuts) + len(final['corrupt'])}")
-    print(f"  file system errors (e2fsck)   "
+    print(f"  file system errors (xfs_repair) "
           f"{sum(1 for c in cuts if c['seen']['fsck'] != 0) + (final['fsck'] != 0)}")
     print(f"  config states seen            "
           f"{', '.join(f'{k}: {v}' for k, v in sorted(states.items()))}")
@@ -732,6 +787,10 @@ def report(cuts, final, card, took, args):
         print(f"  back recording after power-on min {min(resumed):.0f} s, median "
               f"{statistics.median(resumed):.0f} s, max {max(resumed):.0f} s")
     print(f"  left over after recovery      {left or 'nothing'}")
+    mp4s = [n for n in names if n.endswith(".mp4") and minute_of(n)]
+    print(f"  minutes sharing their chunk's blocks {len(mp4s) - len(copied)} of {len(mp4s)}; "
+          f"last boot's log: {plog['lines']} pinvr lines, {plog['recovered']} minutes "
+          f"recovered, refusals to share blocks {plog['refused']}")
     # Not a failure (a signature is derived data, and the change search skips a
     # minute without one), but a power cut should not lose them either.
     signed = signed_minutes(files)
