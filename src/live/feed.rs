@@ -27,6 +27,30 @@ pub const RING_BYTES: usize = 8 << 20;
 /// The longest a frame is given on screen when the next one is late (ticks).
 const MAX_DURATION: i64 = 90_000;
 
+/// Whether a feed is watched.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Watch {
+    /// Nobody has watched since the feed began: a camera that was never watched keeps no
+    /// ring (before, a feed counted as watched for its first [`LINGER`], so every camera
+    /// built and kept fragments of its first 30 s: 24 MiB for 16 cameras at 3 Mbit/s).
+    Never,
+    /// Someone watches now.
+    Now,
+    /// The last viewer left at this instant.
+    Left(Instant),
+}
+
+impl Watch {
+    /// True while someone watches or watched within [`LINGER`].
+    fn active(self) -> bool {
+        match self {
+            Watch::Never => false,
+            Watch::Now => true,
+            Watch::Left(t) => t.elapsed() < LINGER,
+        }
+    }
+}
+
 /// One frame, ready to send.
 pub(super) struct Fragment {
     /// Its place in the feed, counting from 0 at the first frame ever pushed.
@@ -63,8 +87,8 @@ pub(super) struct Inner {
     pub(super) bytes: usize,
     /// Number the next fragment gets.
     pub(super) next_seq: u64,
-    /// When the last viewer left (None while someone watches).
-    pub(super) idle_since: Option<Instant>,
+    /// Whether anyone watches, or since when nobody has.
+    pub(super) watch: Watch,
     /// Wakers of viewers waiting for the next fragment, by viewer.
     pub(super) waiting: Vec<(u64, Waker)>,
     /// Scratch for building a fragment (its capacity is reused).
@@ -108,7 +132,7 @@ impl Default for Feed {
                 ring: VecDeque::new(),
                 bytes: 0,
                 next_seq: 0,
-                idle_since: Some(Instant::now()),
+                watch: Watch::Never,
                 waiting: Vec::new(),
                 scratch: Vec::new(),
             }),
@@ -127,7 +151,7 @@ impl Feed {
     /// reads its socket as data comes instead of napping.
     pub fn watched(&self) -> bool {
         let inner = self.lock();
-        inner.idle_since.is_none_or(|t| t.elapsed() < LINGER)
+        inner.watch.active()
     }
 
     /// A new connection of the camera began: viewers of the last one end their streams.
@@ -181,7 +205,7 @@ impl Feed {
         let wake = {
             let mut inner = self.lock();
             let inner = &mut *inner;
-            let watched = inner.idle_since.is_none_or(|t| t.elapsed() < LINGER);
+            let watched = inner.watch.active();
             if !watched {
                 if !inner.ring.is_empty() {
                     inner.ring = VecDeque::new();

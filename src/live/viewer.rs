@@ -3,7 +3,7 @@
 //! second, or past what the ring still holds) it jumps to the newest key frame, counting the
 //! frames it skipped. It waits (registering its waker) when it has sent everything.
 
-use super::feed::{Feed, Inner};
+use super::feed::{Feed, Inner, Watch};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::MutexGuard;
@@ -34,7 +34,7 @@ impl Viewer {
     pub fn join(feed: &Arc<Feed>) -> Viewer {
         let id = feed.next_viewer.fetch_add(1, Ordering::Relaxed);
         let mut inner = feed.lock();
-        inner.idle_since = None;
+        inner.watch = Watch::Now;
         feed.counters.viewers.fetch_add(1, Ordering::Relaxed);
         feed.counters.served.fetch_add(1, Ordering::Relaxed);
         let next = inner
@@ -139,7 +139,7 @@ impl Drop for Viewer {
         inner.waiting.retain(|(id, _)| *id != self.id);
         let left = self.feed.counters.viewers.fetch_sub(1, Ordering::Relaxed) - 1;
         if left == 0 {
-            inner.idle_since = Some(Instant::now());
+            inner.watch = Watch::Left(Instant::now());
         }
     }
 }
@@ -296,6 +296,24 @@ mod tests {
     }
 
     #[test]
+    fn a_feed_never_watched_builds_no_fragment_from_its_first_frame() {
+        let feed = Arc::new(Feed::default());
+        feed.session_started();
+        feed.set_parameters(&params(false));
+        assert!(!feed.watched());
+        for i in 0..5u8 {
+            assert!(!feed.frame(i64::from(i) * 3000, i == 0, &frame(i)));
+        }
+        assert!(feed.lock().ring.is_empty());
+        assert_eq!(feed.lock().bytes, 0);
+        // The first viewer makes it watched at once.
+        let _v = Viewer::join(&feed);
+        assert!(feed.watched());
+        assert!(feed.frame(15000, true, &frame(5)));
+        assert_eq!(feed.lock().ring.len(), 1);
+    }
+
+    #[test]
     fn nobody_watching_keeps_nothing() {
         let feed = Arc::new(Feed::default());
         feed.session_started();
@@ -305,7 +323,7 @@ mod tests {
         }
         // The last viewer left just now: the ring lingers.
         assert!(feed.frame(0, true, &frame(0)));
-        feed.lock().idle_since = Some(Instant::now() - LINGER);
+        feed.lock().watch = Watch::Left(Instant::now() - LINGER);
         assert!(!feed.frame(3000, true, &frame(1)));
         assert!(feed.lock().ring.is_empty());
         assert_eq!(feed.counters.viewers.load(Ordering::Relaxed), 0);
