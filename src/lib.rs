@@ -33,7 +33,7 @@
 //!
 //! Supporting modules: [`nal`] (access units), [`codec`] (H.264 or H.265), [`parameters`]
 //! (decoder configurations and sample descriptions), [`h264`] and [`h265`] (their parameter
-//! sets), [`layout`] (file names),
+//! sets), [`sps_refs`] (an SPS asking for no reference pictures), [`layout`] (file names),
 //! [`time`] (UTC calendar), [`fmt`] (labels, sizes, URLs for messages), [`fsutil`]
 //! (crash-safe writes), [`error`] (the one error type), [`random`] (secrets), [`status`]
 //! (what each camera is doing), [`logging`], [`alloc`] (allocator tuning), [`fixture`]
@@ -85,6 +85,7 @@ pub mod reflink;
 pub mod remux;
 pub mod signature;
 pub mod source;
+pub mod sps_refs;
 pub mod status;
 pub mod stream_clock;
 pub mod supervisor;

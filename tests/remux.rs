@@ -335,6 +335,65 @@ fn a_kept_decoder_gives_the_same_previews_as_fresh_ones() {
     assert_eq!(image_size(&dir.join("kept1-1.jpg")), (640, 360));
 }
 
+#[test]
+fn a_key_frame_decodes_the_same_when_its_sps_asks_for_no_reference_pictures() {
+    // The previewer rewrites the SPS to max_num_ref_frames = 0 (openh264 then keeps one
+    // picture less); the picture must be the same, plane by plane, for one reference, for
+    // four with B-frames, and at 1080p.
+    use openh264::decoder::{Decoder, DecoderConfig, Flush};
+    use openh264::formats::YUVSource;
+    let dir = scratch("sps-refs");
+    let clips = [
+        Clip::small(2),
+        Clip {
+            profile: "high",
+            bframes: 2,
+            ..Clip::small(2)
+        },
+        Clip {
+            width: 1920,
+            height: 1080,
+            ..Clip::small(1)
+        },
+    ];
+    let planes = |annex_b: &[u8]| {
+        let config = DecoderConfig::new().flush_after_decode(Flush::Flush);
+        let mut d = Decoder::with_api_config(openh264::OpenH264API::from_source(), config).unwrap();
+        let yuv = d.decode(annex_b).unwrap().expect("a picture");
+        let (w, h) = yuv.dimensions();
+        let (ys, us, vs) = yuv.strides();
+        let mut out = Vec::new();
+        for r in 0..h {
+            out.extend_from_slice(&yuv.y()[r * ys..][..w]);
+        }
+        for r in 0..h / 2 {
+            out.extend_from_slice(&yuv.u()[r * us..][..w / 2]);
+            out.extend_from_slice(&yuv.v()[r * vs..][..w / 2]);
+        }
+        out
+    };
+    for (i, clip) in clips.iter().enumerate() {
+        let chunk = dir.join(format!("c{i}.20261123.1400.chunk"));
+        mp4_to_chunk(&[&clip.mp4()], &chunk, T0_US).unwrap();
+        let r = pinvr::remux::remux(&chunk, &dir.join(format!("c{i}.mp4"))).unwrap();
+        let (params, annex_b) = r.key_frame.expect("a key frame");
+        let sps = pinvr::sps_refs::without_references(&params.sps[0]).expect("rewritten");
+        let mut rewritten = params.clone();
+        rewritten.sps[0] = sps;
+        let frame = &annex_b[{
+            let mut head = Vec::new();
+            params.to_annex_b(&mut head);
+            assert!(annex_b.starts_with(&head));
+            head.len()
+        }..];
+        let mut other = Vec::new();
+        rewritten.to_annex_b(&mut other);
+        other.extend_from_slice(frame);
+        assert_ne!(other, annex_b);
+        assert!(planes(&other) == planes(&annex_b), "clip {i}");
+    }
+}
+
 /// Not a test: what the change search costs per picture at 1080p, printed. Run with
 /// `cargo test --release --test remux -- --ignored --nocapture signature_costs`.
 #[test]
