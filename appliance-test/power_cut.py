@@ -42,7 +42,8 @@ Usage: /usr/bin/python3 appliance-test/power_cut.py IMAGE_DIR WORK_DIR
   before the cut, to measure an alternative such as a shorter dirty page
   expiry (sysctl -w vm.dirty_expire_centisecs=...); --writes
   measures, in the last boot, what the data partition is written per minute
-  of recording (its /sys/block stat) and the CPU time of the guest, of pinvr
+  of recording (its /sys/block stat; the XFS log's share from
+  /proc/fs/xfs/stat) and the CPU time of the guest, of pinvr
   and of its syncer thread over that many seconds, from 8 s after the first
   minute's close; --set puts a top-level
   field into pinvr.json from the host after the set-up boot, for every boot
@@ -582,6 +583,15 @@ def one_cut(i, kind, rng, card, initramfs, work, camera, new_web, config, settin
             "saving": saving}
 
 
+def xfs_log(vm):
+    """(log writes, 512-byte blocks written to the log) of the XFS file
+    systems so far (/proc/fs/xfs/stat's "log" line: the guest's only XFS is
+    /data), or (0, 0) without one."""
+    _, out = vm.console.sh("grep '^log ' /proc/fs/xfs/stat")
+    f = out.split()
+    return (int(f[1]), int(f[2])) if len(f) >= 3 and f[0] == "log" else (0, 0)
+
+
 def partition_writes(vm):
     """(write requests, sectors written) of the data partition so far."""
     _, out = vm.console.sh("cat /sys/block/mmcblk0/mmcblk0p3/stat")
@@ -629,8 +639,10 @@ def last_boot(card, initramfs, work, camera, settings, writes_s):
             cpu0 = [int(x) for x in out.split()[1:]]
             p0 = pinvr_cpu(vm)
             r0, s0 = partition_writes(vm)
+            l0 = xfs_log(vm)
             time.sleep(writes_s)
             r1, s1 = partition_writes(vm)
+            l1 = xfs_log(vm)
             p1 = pinvr_cpu(vm)
             _, out = vm.console.sh("cat /proc/stat | head -1")
             cpu1 = [int(x) for x in out.split()[1:]]
@@ -639,6 +651,8 @@ def last_boot(card, initramfs, work, camera, settings, writes_s):
             busy = sum(cpu1[:3]) + sum(cpu1[5:8]) - sum(cpu0[:3]) - sum(cpu0[5:8])
             total = sum(cpu1) - sum(cpu0)
             writes = {"requests_per_min": (r1 - r0) * 60 / writes_s,
+                      "log_writes_per_min": (l1[0] - l0[0]) * 60 / writes_s,
+                      "log_mib_per_min": (l1[1] - l0[1]) * 512 * 60 / writes_s / 2**20,
                       "mib_per_min": (s1 - s0) * 512 * 60 / writes_s / 2**20,
                       "cpu_busy": busy / total if total else 0,
                       "pinvr_cpu": (p1.get("", 0) - p0.get("", 0)) / hz / writes_s,
@@ -663,7 +677,7 @@ def pinvr_log(vm):
     system refused to share a chunk's blocks (src/remux.rs says it once per
     file system, then copies)."""
     counts = {}
-    for key, pattern in (("lines", "pinvr: "), ("recovered", "pinvr: recovered "),
+    for key, pattern in (("lines", "pinvr: "), ("recovered", "recovered /data/"),
                          ("refused", "cannot share blocks between files")):
         _, out = vm.console.sh(f"cat /var/log/messages* 2>/dev/null | grep -c '{pattern}'")
         counts[key] = int(out.split()[0]) if out.split() and out.split()[0].isdigit() else 0
@@ -808,6 +822,8 @@ def report(cuts, final, card, took, args):
               f"{w['mib_per_min']:.2f} MiB/min ({w['mib_per_min'] / stream:.2f} times the "
               f"stream, {stream:.2f} MiB/min: "
               + (f"median of {len(whole)} whole minutes" if whole else "800 kbit/s") + ")")
+        print(f"    of which the XFS log        {w['log_writes_per_min']:.0f} writes/min, "
+              f"{w['log_mib_per_min']:.3f} MiB/min")
         print(f"  CPU while recording (TCG)     guest busy {100 * w['cpu_busy']:.1f}%, pinvr "
               f"{100 * w['pinvr_cpu']:.1f}% of a core, syncer thread "
               + (f"{w['syncer_s_per_min']:.2f} s/min" if w["syncer"] else "none"))
