@@ -66,6 +66,7 @@ pub mod h264;
 pub mod h265;
 pub mod index;
 pub mod ingest;
+pub mod jpeg;
 pub mod keyframes;
 pub mod layout;
 pub mod live;

@@ -1,12 +1,13 @@
 //! Preview images of a minute: the first key frame decoded with openh264 and written as a
-//! full-size JPEG and a thumbnail about [`THUMB_WIDTH`] pixels wide. The JPEG encoder reads
-//! the decoder's YUV planes row by row, so no RGB copy of the picture is ever made.
+//! full-size JPEG and a thumbnail about [`THUMB_WIDTH`] pixels wide. The JPEG encoder
+//! ([`crate::jpeg`]) reads the decoder's 4:2:0 planes as they are: no RGB or full-size
+//! chroma copy of the picture is ever made.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsutil;
+use crate::jpeg::Picture;
 use crate::parameters::Parameters;
 use crate::signature::Signature;
-use jpeg_encoder::{Encoder, ImageBuffer, JpegColorType};
 use openh264::OpenH264API;
 use openh264::decoder::{DecodedYUV, Decoder, DecoderConfig, Flush};
 use openh264::formats::YUVSource;
@@ -17,70 +18,17 @@ pub const THUMB_WIDTH: usize = 160;
 /// JPEG quality of previews and thumbnails.
 const QUALITY: u8 = 80;
 
-/// A 4:2:0 picture as three planes with strides.
-struct Planes<'a> {
-    y: &'a [u8],
-    u: &'a [u8],
-    v: &'a [u8],
-    /// Strides of the luma and the chroma planes.
-    strides: (usize, usize),
-    width: usize,
-    height: usize,
-}
-
-impl<'a> Planes<'a> {
-    /// The whole decoded picture.
-    fn of(yuv: &'a DecodedYUV<'_>) -> Planes<'a> {
-        let (width, height) = yuv.dimensions();
-        let (ys, us, _) = yuv.strides();
-        Planes {
-            y: yuv.y(),
-            u: yuv.u(),
-            v: yuv.v(),
-            strides: (ys, us),
-            width,
-            height,
-        }
-    }
-}
-
-impl ImageBuffer for Planes<'_> {
-    fn get_jpeg_color_type(&self) -> JpegColorType {
-        JpegColorType::Ycbcr
-    }
-
-    fn width(&self) -> u16 {
-        self.width as u16
-    }
-
-    fn height(&self) -> u16 {
-        self.height as u16
-    }
-
-    fn fill_buffers(&self, row: u16, buffers: &mut [Vec<u8>; 4]) {
-        let row = usize::from(row);
-        buffers[0].extend_from_slice(&self.y[row * self.strides.0..][..self.width]);
-        // The encoder takes one chroma sample per pixel (and subsamples them again). Each
-        // sample is written twice by a plain loop over pairs: the iterator chain it
-        // replaced cost about 6 instructions per sample, 7% of a 1080p preview (and
-        // `fill` on each pair, tried first, called memset per pair: worse).
-        let c = (row / 2) * self.strides.1;
-        for (buf, plane) in [(1, self.u), (2, self.v)] {
-            let line = plane.get(c..).unwrap_or_default();
-            let out = &mut buffers[buf];
-            let start = out.len();
-            out.resize(start + self.width, 0);
-            let dst = &mut out[start..];
-            let odd = dst.len() % 2;
-            let (pairs, last) = dst.split_at_mut(dst.len() - odd);
-            for (pair, &p) in pairs.chunks_exact_mut(2).zip(line) {
-                pair[0] = p;
-                pair[1] = p;
-            }
-            if let (Some(d), Some(&p)) = (last.first_mut(), line.get(pairs.len() / 2)) {
-                *d = p;
-            }
-        }
+/// The whole decoded picture, for the JPEG encoder.
+fn planes_of<'a>(yuv: &'a DecodedYUV<'_>) -> Picture<'a> {
+    let (width, height) = yuv.dimensions();
+    let (ys, us, _) = yuv.strides();
+    Picture {
+        y: yuv.y(),
+        u: yuv.u(),
+        v: yuv.v(),
+        strides: (ys, us),
+        width,
+        height,
     }
 }
 
@@ -171,7 +119,7 @@ impl Previewer {
 
     /// The key frame as a full-size JPEG in memory (a camera's test picture).
     pub fn jpeg(&mut self, params: &Parameters, annex_b: &[u8]) -> Result<Vec<u8>> {
-        self.decode(params, annex_b, |yuv| encode(Planes::of(yuv)))
+        self.decode(params, annex_b, |yuv| encode(&planes_of(yuv)))
     }
 
     /// Drops the decoder, if any, and returns the freed memory to the system.
@@ -260,10 +208,10 @@ pub fn write_previews(
 }
 
 fn write_jpegs(yuv: &DecodedYUV<'_>, jpg: &Path, thumb: &Path) -> Result<(u32, u32)> {
-    let full = Planes::of(yuv);
+    let full = planes_of(yuv);
     let (width, height) = (full.width, full.height);
     let (ys, us) = full.strides;
-    encode_to(jpg, full)?;
+    encode_to(jpg, &full)?;
 
     // Thumbnail: average `f` x `f` blocks of luma and the matching chroma blocks.
     let f = width.div_ceil(THUMB_WIDTH).max(1);
@@ -276,7 +224,7 @@ fn write_jpegs(yuv: &DecodedYUV<'_>, jpg: &Path, thumb: &Path) -> Result<(u32, u
     // Chroma is half size: the same factor on the chroma plane keeps the 2:1 ratio.
     downscale(yuv.u(), us, f, (cw, ch), &mut u);
     downscale(yuv.v(), us, f, (cw, ch), &mut v);
-    let small = Planes {
+    let small = Picture {
         y: &y,
         u: &u,
         v: &v,
@@ -284,7 +232,7 @@ fn write_jpegs(yuv: &DecodedYUV<'_>, jpg: &Path, thumb: &Path) -> Result<(u32, u
         width: tw,
         height: th,
     };
-    encode_to(thumb, small)?;
+    encode_to(thumb, &small)?;
     Ok((width as u32, height as u32))
 }
 
@@ -315,23 +263,18 @@ fn downscale(src: &[u8], stride: usize, f: usize, (w, h): (usize, usize), dst: &
     }
 }
 
-fn encode_to(path: &Path, image: Planes<'_>) -> Result<()> {
+fn encode_to(path: &Path, image: &Picture<'_>) -> Result<()> {
     let bytes = encode(image).map_err(|e| e.context(path.display()))?;
     fsutil::write_bytes_atomic(path, &bytes)
 }
 
-fn encode(image: Planes<'_>) -> Result<Vec<u8>> {
-    if image.width == 0 || image.height == 0 || image.width > 65_535 || image.height > 65_535 {
-        return Err(Error::new(
+fn encode(image: &Picture<'_>) -> Result<Vec<u8>> {
+    crate::jpeg::encode(image, QUALITY).ok_or_else(|| {
+        Error::new(
             ErrorKind::Unsupported,
             format!("no preview: picture is {}x{}", image.width, image.height),
-        ));
-    }
-    let mut bytes = Vec::new();
-    Encoder::new(&mut bytes, QUALITY)
-        .encode_image(image)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("encoding a JPEG: {e}")))?;
-    Ok(bytes)
+        )
+    })
 }
 
 #[cfg(test)]

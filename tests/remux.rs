@@ -335,6 +335,65 @@ fn a_kept_decoder_gives_the_same_previews_as_fresh_ones() {
     assert_eq!(image_size(&dir.join("kept1-1.jpg")), (640, 360));
 }
 
+/// The first picture of `path` as raw 4:2:0 planes (Y, then U, then V), decoded by ffmpeg.
+fn raw_picture(path: &Path, pix_fmt: &str) -> Vec<u8> {
+    let o = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o.stdout
+}
+
+/// Peak signal-to-noise ratio of `b` against `a`, in dB.
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let se: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum();
+    10.0 * (255.0f64.powi(2) / (se / a.len() as f64).max(1e-9)).log10()
+}
+
+#[test]
+fn a_preview_is_its_key_frame_within_jpeg_loss_at_any_size() {
+    // ffmpeg decodes pinvr's JPEG (src/jpeg.rs) to the key frame's planes at quality 80:
+    // luma and chroma both, at 1080p and at a size that is no multiple of 16 (edge blocks).
+    let dir = scratch("preview-psnr");
+    for (w, h) in [(1920, 1080), (330, 186)] {
+        let clip = Clip {
+            width: w,
+            height: h,
+            ..Clip::small(1)
+        };
+        let sub = dir.join(format!("{w}x{h}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        let mp4 = remux_clips(&sub, &[&clip]);
+        let jpg = sub.join("cam.20261123.1400.jpg");
+        assert_eq!(image_size(&jpg), (u64::from(w), u64::from(h)));
+        let source = raw_picture(&mp4, "yuv420p");
+        let preview = raw_picture(&jpg, "yuvj420p");
+        let luma = (w * h) as usize;
+        let (y, c) = (
+            psnr(&source[..luma], &preview[..luma]),
+            psnr(&source[luma..], &preview[luma..]),
+        );
+        eprintln!(
+            "{w}x{h}: PSNR luma {y:.1} dB, chroma {c:.1} dB, {} bytes",
+            std::fs::metadata(&jpg).unwrap().len()
+        );
+        assert!(
+            y > 33.0 && c > 33.0,
+            "{w}x{h}: luma {y:.1} dB, chroma {c:.1} dB"
+        );
+        let thumb = sub.join("cam.20261123.1400.thumb.jpg");
+        assert_eq!(decode_errors(&thumb), "", "{}", thumb.display());
+    }
+}
+
 #[test]
 fn a_key_frame_decodes_the_same_when_its_sps_asks_for_no_reference_pictures() {
     // The previewer rewrites the SPS to max_num_ref_frames = 0 (openh264 then keeps one
