@@ -54,8 +54,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as B  # noqa: E402
 
 
-def run_recorder(kind, n, cams, pinvr, workdir, duration):
-    out = os.path.join(workdir, f"{kind}-{n}")
+def run_recorder(kind, n, cams, pinvr, workdir, duration, sub=False, label=None):
+    out = os.path.join(workdir, f"{label or kind}-{n}")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     urls = cams.urls[:n]
@@ -64,7 +64,13 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration):
     if kind == "pinvr":
         port = B.free_port()
         cfg = os.path.join(out, "pinvr.json")
-        B.write_config(cfg, os.path.join(out, "data"), port, list(zip(ids, urls)))
+        cameras = []
+        for cid, url in zip(ids, urls):
+            c = {"id": cid, "url": url}
+            if sub:
+                c["sub_url"] = url.rsplit("/", 1)[0] + "/sub"
+            cameras.append(c)
+        B.write_config(cfg, os.path.join(out, "data"), port, cameras)
         auth = B.write_token(cfg)
         err = open(os.path.join(out, "pinvr.log"), "wb")
         procs = [subprocess.Popen([pinvr, "run", "--config", cfg], stdin=subprocess.DEVNULL,
@@ -128,8 +134,14 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration):
     files, kept = B.tree_size(os.path.join(out, "data"))
     mp4s = []
     for root, _, fs in os.walk(os.path.join(out, "data")):
-        mp4s += [os.path.join(root, f) for f in fs if f.endswith(".mp4")]
+        if os.path.basename(root) != "sub":
+            mp4s += [os.path.join(root, f) for f in fs if f.endswith(".mp4")]
     video_s = sum(B.mp4_duration(f) for f in mp4s)
+    jpgs = sigs = 0
+    for root, _, fs in os.walk(os.path.join(out, "data")):
+        jpgs += sum(1 for f in fs if f.endswith(".jpg") and ".thumb." not in f)
+        # Change-search signatures: fixed records of 2 + 64 x 36 + 2 x 32 x 18 bytes.
+        sigs += sum(os.path.getsize(os.path.join(root, f)) // 3458 for f in fs if f.endswith(".sig"))
     res = {
         "n": n, "kind": kind, "wall": wall, "shutdown": shutdown, "user": cpu_u, "sys": cpu_s,
         "cpu_per_cam_hour": cpu_running / (n * wall) * 3600,
@@ -141,6 +153,7 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration):
         "wchar": io["wchar"],
         "disk": io["write_bytes"] - io["cancelled_write_bytes"],
         "kept": kept, "files": files, "mp4s": len(mp4s), "video_s_per_cam": video_s / n,
+        "jpgs": jpgs, "sigs": sigs,
         "recording": states, "exits": [e["exit"] for e in ends],
     }
     res["disk_per_received"] = res["disk"] / res["received"] if res["received"] else float("nan")
@@ -157,6 +170,9 @@ def main():
     ap.add_argument("--pinvr", help="pinvr binary (default: cargo build --release)")
     ap.add_argument("--workdir", default=os.path.join(B.REPO, "target", "bench-recorders"))
     ap.add_argument("--keep", action="store_true", help="keep the recordings")
+    ap.add_argument("--sub", action="store_true",
+                    help="also run pinvr with each camera's 640x360 sub stream (sub_url): recorded, previews from it")
+    ap.add_argument("--only", choices=("pinvr", "ffmpeg"), help="run one recorder (no ratio rows)")
     a = ap.parse_args()
     ns = [int(x) for x in a.cameras.split(",") if x]
     if not ns or min(ns) < 1:
@@ -169,38 +185,57 @@ def main():
     clip = B.make_clip(os.path.join(workdir, "clip-1080p20-3M-30s.mp4"))
     rate = B.clip_video_rate(clip)
     B.log(f"clip payload {rate * 8 / 1e6:.2f} Mbit/s; starting {max(ns)} fake camera(s)")
-    cams = B.Cameras(max(ns), clip, os.path.join(workdir, "logs"))
+    mounts = None
+    if a.sub:
+        sub_clip = B.make_clip(os.path.join(workdir, "sub-360p20-500k-30s.mp4"), size="640x360",
+                               bitrate="500k")
+        mounts = [("/main", clip), ("/sub", sub_clip)]
+    cams = B.Cameras(max(ns), clip, os.path.join(workdir, "logs"), mounts=mounts)
+    runs = [("pinvr", False, "pinvr")] if a.only != "ffmpeg" else []
+    if a.sub and a.only != "ffmpeg":
+        runs.append(("pinvr", True, "pinvr+sub"))
+    if a.only != "pinvr":
+        runs.append(("ffmpeg", False, "ffmpeg"))
     results = []
     try:
         for n in ns:
-            for kind in ("pinvr", "ffmpeg"):
-                results.append(run_recorder(kind, n, cams, pinvr, workdir, a.duration))
+            for kind, sub, label in runs:
+                r = run_recorder(kind, n, cams, pinvr, workdir, a.duration, sub, label)
+                r["label"] = label
+                results.append(r)
                 if not a.keep:
-                    shutil.rmtree(os.path.join(workdir, f"{kind}-{n}", "data"), ignore_errors=True)
+                    shutil.rmtree(os.path.join(workdir, f"{label}-{n}", "data"), ignore_errors=True)
                 time.sleep(2)
     finally:
         cams.stop()
 
     print(f"Machine: {B.machine()}")
-    print(f"Command: bench/recorders.py --cameras {a.cameras} --duration {a.duration:g}")
-    print(f"Clip: 1920x1080, 20 fps, 2 s GOP, H.264 payload {rate * 8 / 1e6:.2f} Mbit/s\n")
-    print("| cameras | recorder | CPU s per camera-hour | peak RSS, total | median RSS, total | disk bytes written per byte received |")
-    print("|---|---|---|---|---|---|")
-    by = {(r["n"], r["kind"]): r for r in results}
+    print(f"Command: bench/recorders.py --cameras {a.cameras} --duration {a.duration:g}"
+          f"{' --sub' if a.sub else ''}{' --only ' + a.only if a.only else ''}")
+    print(f"Clip: 1920x1080, 20 fps, 2 s GOP, H.264 payload {rate * 8 / 1e6:.2f} Mbit/s"
+          f"{'; sub stream 640x360, 20 fps, 500 kbit/s' if a.sub else ''}\n")
+    print("| cameras | recorder | CPU s per camera-hour | peak RSS, total | median RSS, total "
+          "| disk bytes written per byte received | previews (JPEGs) | signatures |")
+    print("|---|---|---|---|---|---|---|---|")
+    by = {(r["n"], r["label"]): r for r in results}
     for n in ns:
-        p, f = by[(n, "pinvr")], by[(n, "ffmpeg")]
-        for r in (p, f):
-            print(f"| {n} | {r['kind']} | {r['cpu_per_cam_hour']:.1f} | {r['peak_rss'] / B.MiB:.1f} MiB "
-                  f"| {r['median_rss'] / B.MiB:.1f} MiB | {r['disk_per_received']:.3f} |")
-        print(f"| {n} | **pinvr/ffmpeg** | **{p['cpu_per_cam_hour'] / f['cpu_per_cam_hour']:.2f}** "
-              f"| **{p['peak_rss'] / f['peak_rss']:.2f}** | **{p['median_rss'] / f['median_rss']:.2f}** "
-              f"| **{p['disk_per_received'] / f['disk_per_received']:.2f}** |")
+        f = by.get((n, "ffmpeg"))
+        for label in [lb for _, _, lb in runs]:
+            r = by[(n, label)]
+            print(f"| {n} | {label} | {r['cpu_per_cam_hour']:.1f} | {r['peak_rss'] / B.MiB:.1f} MiB "
+                  f"| {r['median_rss'] / B.MiB:.1f} MiB | {r['disk_per_received']:.3f} "
+                  f"| {r['jpgs'] if r['kind'] == 'pinvr' else '-'} | {r['sigs'] if r['kind'] == 'pinvr' else '-'} |")
+        for label in [lb for k, _, lb in runs if k == "pinvr"] if f else []:
+            p = by[(n, label)]
+            print(f"| {n} | **{label}/ffmpeg** | **{p['cpu_per_cam_hour'] / f['cpu_per_cam_hour']:.2f}** "
+                  f"| **{p['peak_rss'] / f['peak_rss']:.2f}** | **{p['median_rss'] / f['median_rss']:.2f}** "
+                  f"| **{p['disk_per_received'] / f['disk_per_received']:.2f}** | | |")
     print()
     print("| cameras | recorder | recorded s | user s | sys s | CPU s per camera-hour with shutdown | received MB | clip rate x time MB "
           "| write() MB | disk MB | files kept MB | MP4s | video s per camera | shutdown s | RSS at the end | PSS, total: median / max sampled |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['n']} | {r['kind']} | {r['wall']:.1f} | {r['user']:.2f} | {r['sys']:.2f} | {r['cpu_all_per_cam_hour']:.1f} "
+        print(f"| {r['n']} | {r['label']} | {r['wall']:.1f} | {r['user']:.2f} | {r['sys']:.2f} | {r['cpu_all_per_cam_hour']:.1f} "
               f"| {r['received'] / 1e6:.1f} | {rate * r['wall'] * r['n'] / 1e6:.1f} "
               f"| {r['wchar'] / 1e6:.1f} | {r['disk'] / 1e6:.1f} | {r['kept'] / 1e6:.1f} "
               f"| {r['mp4s']} | {r['video_s_per_cam']:.1f} | {r['shutdown']:.1f} "
