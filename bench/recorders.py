@@ -134,8 +134,8 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration, sub=False, label=None)
     files, kept = B.tree_size(os.path.join(out, "data"))
     mp4s = []
     for root, _, fs in os.walk(os.path.join(out, "data")):
-        if os.path.basename(root) != "sub":
-            mp4s += [os.path.join(root, f) for f in fs if f.endswith(".mp4")]
+        # A sub stream's minutes (camera "<id>~sub") are not the camera's recorded time.
+        mp4s += [os.path.join(root, f) for f in fs if f.endswith(".mp4") and "~sub." not in f]
     video_s = sum(B.mp4_duration(f) for f in mp4s)
     jpgs = sigs = 0
     for root, _, fs in os.walk(os.path.join(out, "data")):
