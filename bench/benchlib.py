@@ -183,6 +183,18 @@ def write_config(path, data_dir, port, cameras, enabled=True, web=None):
         json.dump(cfg, f, indent=1)
 
 
+def camera_entries(urls, sub=False):
+    """Config entries c0, c1, ... for the fake cameras' URLs; with `sub`, each with the
+    sub_url of the same camera's /sub mount."""
+    out = []
+    for i, url in enumerate(urls):
+        c = {"id": f"c{i}", "url": url}
+        if sub:
+            c["sub_url"] = url.rsplit("/", 1)[0] + "/sub"
+        out.append(c)
+    return out
+
+
 def write_token(config):
     """Makes an API token for the pinvr config file `config` (in `<stem>.tokens.json` beside
     it, as src/web/auth/tokens.rs keeps them: SHA-256 of the token) and returns the request

@@ -87,13 +87,7 @@ def record(label, n, cams, cmd_prefix, binary, workdir, duration, sub, counts_fi
     os.makedirs(out)
     port = B.free_port()
     cfg = os.path.join(out, "pinvr.json")
-    cameras = []
-    for i, url in enumerate(cams.urls[:n]):
-        c = {"id": f"c{i}", "url": url}
-        if sub:
-            c["sub_url"] = url.rsplit("/", 1)[0] + "/sub"
-        cameras.append(c)
-    B.write_config(cfg, os.path.join(out, "data"), port, cameras)
+    B.write_config(cfg, os.path.join(out, "data"), port, B.camera_entries(cams.urls[:n], sub))
     auth = B.write_token(cfg)
     log = open(os.path.join(out, "pinvr.log"), "wb")
     proc = subprocess.Popen(cmd_prefix + [binary, "run", "--config", cfg], stdin=subprocess.DEVNULL,

@@ -64,13 +64,7 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration, sub=False, label=None)
     if kind == "pinvr":
         port = B.free_port()
         cfg = os.path.join(out, "pinvr.json")
-        cameras = []
-        for cid, url in zip(ids, urls):
-            c = {"id": cid, "url": url}
-            if sub:
-                c["sub_url"] = url.rsplit("/", 1)[0] + "/sub"
-            cameras.append(c)
-        B.write_config(cfg, os.path.join(out, "data"), port, cameras)
+        B.write_config(cfg, os.path.join(out, "data"), port, B.camera_entries(urls, sub))
         auth = B.write_token(cfg)
         err = open(os.path.join(out, "pinvr.log"), "wb")
         procs = [subprocess.Popen([pinvr, "run", "--config", cfg], stdin=subprocess.DEVNULL,

@@ -36,13 +36,7 @@ def run(label, n, cams, pinvr, workdir, duration, sub):
     os.makedirs(out)
     port = B.free_port()
     cfg = os.path.join(out, "pinvr.json")
-    cameras = []
-    for i, url in enumerate(cams.urls[:n]):
-        c = {"id": f"c{i}", "url": url}
-        if sub:
-            c["sub_url"] = url.rsplit("/", 1)[0] + "/sub"
-        cameras.append(c)
-    B.write_config(cfg, os.path.join(out, "data"), port, cameras)
+    B.write_config(cfg, os.path.join(out, "data"), port, B.camera_entries(cams.urls[:n], sub))
     auth = B.write_token(cfg)
     err = open(os.path.join(out, "pinvr.log"), "wb")
     proc = subprocess.Popen([pinvr, "run", "--config", cfg], stdin=subprocess.DEVNULL,

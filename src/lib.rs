@@ -33,7 +33,8 @@
 //!
 //! Supporting modules: [`nal`] (access units), [`codec`] (H.264 or H.265), [`parameters`]
 //! (decoder configurations and sample descriptions), [`h264`] and [`h265`] (their parameter
-//! sets), [`sps_refs`] (an SPS asking for no reference pictures), [`layout`] (file names),
+//! sets), [`sps_refs`] (an SPS asking for no reference pictures), [`jpeg`] (previews' JPEG
+//! encoder), [`layout`] (file names),
 //! [`time`] (UTC calendar), [`fmt`] (labels, sizes, URLs for messages), [`fsutil`]
 //! (crash-safe writes), [`error`] (the one error type), [`random`] (secrets), [`status`]
 //! (what each camera is doing), [`logging`], [`alloc`] (allocator tuning), [`fixture`]

@@ -8,110 +8,14 @@
 //! pixel (so the planes were widened and then subsampled again), and has SIMD only on x86.
 //! See BENCHMARKS.md, "Performance round two", for what each costs.
 
-/// Quantisation tables of Annex K (K.1 luminance, K.2 chrominance), row by row.
-const LUMA_Q: [u16; 64] = [
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
-    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
-    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-];
-const CHROMA_Q: [u16; 64] = [
-    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
-    47, 66, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
-    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
-];
+mod dct;
+mod tables;
 
-/// Huffman tables of Annex K.3: code counts per length 1 to 16, then the symbols.
-const DC_LUMA_BITS: [u8; 16] = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
-const DC_CHROMA_BITS: [u8; 16] = [0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0];
-const DC_SYMBOLS: [u8; 12] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-const AC_LUMA_BITS: [u8; 16] = [0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 0x7d];
-const AC_CHROMA_BITS: [u8; 16] = [0, 2, 1, 2, 4, 4, 3, 4, 7, 5, 4, 4, 0, 1, 2, 0x77];
-/// The first symbols of Table K.5; the rest are every other (run, size) symbol in
-/// increasing order ([`ac_symbols`]).
-const AC_LUMA_HEAD: [u8; 41] = [
-    0x01, 0x02, 0x03, 0x00, 0x04, 0x11, 0x05, 0x12, 0x21, 0x31, 0x41, 0x06, 0x13, 0x51, 0x61, 0x07,
-    0x22, 0x71, 0x14, 0x32, 0x81, 0x91, 0xa1, 0x08, 0x23, 0x42, 0xb1, 0xc1, 0x15, 0x52, 0xd1, 0xf0,
-    0x24, 0x33, 0x62, 0x72, 0x82, 0x09, 0x0a, 0x16, 0x17,
-];
-/// The first symbols of Table K.6.
-const AC_CHROMA_HEAD: [u8; 45] = [
-    0x00, 0x01, 0x02, 0x03, 0x11, 0x04, 0x05, 0x21, 0x31, 0x06, 0x12, 0x41, 0x51, 0x07, 0x61, 0x71,
-    0x13, 0x22, 0x32, 0x81, 0x08, 0x14, 0x42, 0x91, 0xa1, 0xb1, 0xc1, 0x09, 0x23, 0x33, 0x52, 0xf0,
-    0x15, 0x62, 0x72, 0xd1, 0x0a, 0x16, 0x24, 0x34, 0xe1, 0x25, 0xf1, 0x17, 0x18,
-];
-
-/// The 162 AC symbols in table order: `head`, then every symbol not in it (end of block,
-/// sixteen zeros, and each run 0-15 with size 1-10), in increasing order.
-fn ac_symbols(head: &[u8]) -> Vec<u8> {
-    let mut all = head.to_vec();
-    let rest = std::iter::once(0x00u8)
-        .chain(std::iter::once(0xf0))
-        .chain((0u8..16).flat_map(|run| (1u8..=10).map(move |size| run << 4 | size)));
-    let mut rest: Vec<u8> = rest.filter(|s| !head.contains(s)).collect();
-    rest.sort_unstable();
-    all.extend(rest);
-    all
-}
-
-/// Natural (row-major) index of each coefficient in zigzag order.
-fn zigzag() -> [usize; 64] {
-    let mut order = [0; 64];
-    let (mut r, mut c) = (0usize, 0usize);
-    for slot in &mut order {
-        *slot = r * 8 + c;
-        if (r + c) % 2 == 0 {
-            if c == 7 {
-                r += 1;
-            } else if r == 0 {
-                c += 1;
-            } else {
-                r -= 1;
-                c += 1;
-            }
-        } else if r == 7 {
-            c += 1;
-        } else if c == 0 {
-            r += 1;
-        } else {
-            r += 1;
-            c -= 1;
-        }
-    }
-    order
-}
-
-/// A table scaled to `quality` (1-100) as the IJG library does it, in zigzag order.
-fn scaled(table: &[u16; 64], quality: u8, zz: &[usize; 64]) -> [u8; 64] {
-    let q = u32::from(quality.clamp(1, 100));
-    let scale = if q < 50 { 5000 / q } else { 200 - 2 * q };
-    let mut out = [0u8; 64];
-    for (o, &n) in out.iter_mut().zip(zz) {
-        *o = ((u32::from(table[n]) * scale + 50) / 100).clamp(1, 255) as u8;
-    }
-    out
-}
-
-/// One Huffman table as (code, length) per symbol.
-struct Huffman {
-    codes: [(u16, u8); 256],
-}
-
-impl Huffman {
-    fn new(bits: &[u8; 16], symbols: &[u8]) -> Huffman {
-        let mut codes = [(0u16, 0u8); 256];
-        let mut code = 0u16;
-        let mut k = 0;
-        for (len, &n) in bits.iter().enumerate() {
-            for _ in 0..n {
-                codes[usize::from(symbols[k])] = (code, len as u8 + 1);
-                code += 1;
-                k += 1;
-            }
-            code <<= 1;
-        }
-        Huffman { codes }
-    }
-}
+use dct::{aan_scale, dct_lanes, transpose};
+use tables::{
+    AC_CHROMA_BITS, AC_CHROMA_HEAD, AC_LUMA_BITS, AC_LUMA_HEAD, CHROMA_Q, DC_CHROMA_BITS,
+    DC_LUMA_BITS, DC_SYMBOLS, Huffman, LUMA_Q, ac_symbols, scaled, zigzag,
+};
 
 /// Collects the entropy-coded bits, stuffing a zero after each 0xFF byte.
 struct Bits {
@@ -146,15 +50,6 @@ impl Bits {
     }
 }
 
-/// Scale factors of the AAN DCT's outputs: cos(k pi / 16) x sqrt 2, 1 for k = 0.
-fn aan_scale() -> [f32; 8] {
-    let mut s = [1f32; 8];
-    for (k, v) in s.iter_mut().enumerate().skip(1) {
-        *v = ((k as f64 * std::f64::consts::PI / 16.0).cos() * std::f64::consts::SQRT_2) as f32;
-    }
-    s
-}
-
 /// A component's tables: the quantiser's reciprocals (with the DCT's scale folded in), in
 /// the order the DCT leaves its coefficients (column-major), the zigzag order as indexes
 /// into that, and its Huffman codes.
@@ -187,63 +82,6 @@ impl Component {
 
 /// 1.5 x 2^23: see [`encode_block`].
 const ROUNDER: f32 = 12_582_912.0;
-
-/// One pass of the AAN DCT over the eight lanes of `v`: lane `i` transforms the column
-/// `v[0][i]..v[7][i]`. The loop over lanes is what the compiler vectorises.
-// Lane i reads and writes row k's element i for every k: indices are the algorithm here.
-#[allow(clippy::needless_range_loop)]
-#[inline]
-fn dct_lanes(v: &mut [[f32; 8]; 8]) {
-    const C4: f32 = std::f32::consts::FRAC_1_SQRT_2;
-    const C6: f32 = 0.382_683_43;
-    const C2_MINUS_C6: f32 = 0.541_196_1;
-    const C2_PLUS_C6: f32 = 1.306_563;
-    for i in 0..8 {
-        let t0 = v[0][i] + v[7][i];
-        let t7 = v[0][i] - v[7][i];
-        let t1 = v[1][i] + v[6][i];
-        let t6 = v[1][i] - v[6][i];
-        let t2 = v[2][i] + v[5][i];
-        let t5 = v[2][i] - v[5][i];
-        let t3 = v[3][i] + v[4][i];
-        let t4 = v[3][i] - v[4][i];
-        // Even part.
-        let t10 = t0 + t3;
-        let t13 = t0 - t3;
-        let t11 = t1 + t2;
-        let t12 = t1 - t2;
-        v[0][i] = t10 + t11;
-        v[4][i] = t10 - t11;
-        let z1 = (t12 + t13) * C4;
-        v[2][i] = t13 + z1;
-        v[6][i] = t13 - z1;
-        // Odd part.
-        let t10 = t4 + t5;
-        let t11 = t5 + t6;
-        let t12 = t6 + t7;
-        let z5 = (t10 - t12) * C6;
-        let z2 = C2_MINUS_C6 * t10 + z5;
-        let z4 = C2_PLUS_C6 * t12 + z5;
-        let z3 = t11 * C4;
-        let z11 = t7 + z3;
-        let z13 = t7 - z3;
-        v[5][i] = z13 + z2;
-        v[3][i] = z13 - z2;
-        v[1][i] = z11 + z4;
-        v[7][i] = z11 - z4;
-    }
-}
-
-#[allow(clippy::needless_range_loop)]
-fn transpose(v: &mut [[f32; 8]; 8]) {
-    for r in 0..8 {
-        for c in r + 1..8 {
-            let t = v[r][c];
-            v[r][c] = v[c][r];
-            v[c][r] = t;
-        }
-    }
-}
 
 /// A plane to read blocks from: samples, stride, size.
 struct Plane<'a> {
@@ -539,16 +377,6 @@ mod tests {
         };
         assert_eq!(q(&ours).len(), 2);
         assert_eq!(q(&ours), q(&theirs));
-    }
-
-    #[test]
-    fn zigzag_visits_every_coefficient_once_in_order() {
-        let zz = zigzag();
-        assert_eq!(&zz[..10], &[0, 1, 8, 16, 9, 2, 3, 10, 17, 24]);
-        assert_eq!(&zz[58..], &[61, 54, 47, 55, 62, 63]);
-        let mut seen = zz.to_vec();
-        seen.sort_unstable();
-        assert_eq!(seen, (0..64).collect::<Vec<_>>());
     }
 
     #[test]
