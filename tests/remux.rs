@@ -360,7 +360,7 @@ fn psnr(a: &[u8], b: &[u8]) -> f64 {
 
 #[test]
 fn a_preview_is_its_key_frame_within_jpeg_loss_at_any_size() {
-    // ffmpeg decodes pinvr's JPEG (src/jpeg.rs) to the key frame's planes at quality 80:
+    // ffmpeg decodes pinvr's JPEG (src/jpeg/) to the key frame's planes at quality 80:
     // luma and chroma both, at 1080p and at a size that is no multiple of 16 (edge blocks).
     let dir = scratch("preview-psnr");
     for (w, h) in [(1920, 1080), (330, 186)] {
