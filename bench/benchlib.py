@@ -195,6 +195,21 @@ def camera_entries(urls, sub=False):
     return out
 
 
+def start_recording(out, binary, urls, sub=False, prefix=(), env=None):
+    """Writes OUT/pinvr.json (data in OUT/data, the web UI on a free port of 127.0.0.1,
+    cameras c0... for `urls`, with sub streams if `sub`) and an API token, then starts
+    `prefix + [binary, "run", ...]` logging to OUT/pinvr.log. Returns (process, port,
+    request headers that carry the token)."""
+    port = free_port()
+    cfg = os.path.join(out, "pinvr.json")
+    write_config(cfg, os.path.join(out, "data"), port, camera_entries(urls, sub))
+    auth = write_token(cfg)
+    with open(os.path.join(out, "pinvr.log"), "wb") as log:
+        proc = subprocess.Popen([*prefix, binary, "run", "--config", cfg], stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=log, env=env)
+    return proc, port, auth
+
+
 def write_token(config):
     """Makes an API token for the pinvr config file `config` (in `<stem>.tokens.json` beside
     it, as src/web/auth/tokens.rs keeps them: SHA-256 of the token) and returns the request

@@ -85,14 +85,8 @@ def record(label, n, cams, cmd_prefix, binary, workdir, duration, sub, counts_fi
     out = os.path.join(workdir, label)
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
-    port = B.free_port()
-    cfg = os.path.join(out, "pinvr.json")
-    B.write_config(cfg, os.path.join(out, "data"), port, B.camera_entries(cams.urls[:n], sub))
-    auth = B.write_token(cfg)
-    log = open(os.path.join(out, "pinvr.log"), "wb")
-    proc = subprocess.Popen(cmd_prefix + [binary, "run", "--config", cfg], stdin=subprocess.DEVNULL,
-                            stdout=log, stderr=log, env={**os.environ, **QEMU_ENV})
-    log.close()
+    proc, port, auth = B.start_recording(out, binary, cams.urls[:n], sub, cmd_prefix,
+                                         {**os.environ, **QEMU_ENV})
     t0 = time.monotonic()
     B.log(f"{label}: recording {n} camera(s) for {duration:.0f} s")
     names, received = {}, {}

@@ -62,14 +62,8 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration, sub=False, label=None)
     ids = [f"c{i}" for i in range(n)]
     port = None
     if kind == "pinvr":
-        port = B.free_port()
-        cfg = os.path.join(out, "pinvr.json")
-        B.write_config(cfg, os.path.join(out, "data"), port, B.camera_entries(urls, sub))
-        auth = B.write_token(cfg)
-        err = open(os.path.join(out, "pinvr.log"), "wb")
-        procs = [subprocess.Popen([pinvr, "run", "--config", cfg], stdin=subprocess.DEVNULL,
-                                  stdout=err, stderr=err)]
-        err.close()
+        proc, port, auth = B.start_recording(out, pinvr, urls, sub)
+        procs = [proc]
     else:
         procs = []
         for cid, url in zip(ids, urls):

@@ -34,14 +34,7 @@ def run(label, n, cams, pinvr, workdir, duration, sub):
     out = os.path.join(workdir, label)
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
-    port = B.free_port()
-    cfg = os.path.join(out, "pinvr.json")
-    B.write_config(cfg, os.path.join(out, "data"), port, B.camera_entries(cams.urls[:n], sub))
-    auth = B.write_token(cfg)
-    err = open(os.path.join(out, "pinvr.log"), "wb")
-    proc = subprocess.Popen([pinvr, "run", "--config", cfg], stdin=subprocess.DEVNULL,
-                            stdout=err, stderr=err)
-    err.close()
+    proc, port, auth = B.start_recording(out, pinvr, cams.urls[:n], sub)
     t0 = time.monotonic()
     B.log(f"{label}: {n} camera(s) for {duration:.0f} s")
     rss, received = [], {}
