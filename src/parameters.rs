@@ -119,6 +119,32 @@ impl Parameters {
         Ok(out)
     }
 
+    /// These parameters with every H.264 SPS asking for no reference pictures (see
+    /// [`crate::sps_refs`]), for decoding a lone key frame; None when nothing changes
+    /// (H.265, or SPSs already without references or not rewritten).
+    pub fn without_references(&self) -> Option<Parameters> {
+        if self.codec != Codec::H264 {
+            return None;
+        }
+        let rewritten: Vec<Option<Vec<u8>>> = self
+            .sps
+            .iter()
+            .map(|s| crate::sps_refs::without_references(s))
+            .collect();
+        if rewritten.iter().all(Option::is_none) {
+            return None;
+        }
+        let sps = rewritten
+            .into_iter()
+            .zip(&self.sps)
+            .map(|(new, old)| new.unwrap_or_else(|| old.clone()))
+            .collect();
+        Some(Parameters {
+            sps,
+            ..self.clone()
+        })
+    }
+
     /// What the first SPS says about the picture.
     pub fn sps_info(&self) -> Result<SpsInfo> {
         let sps = self.sps.first().ok_or_else(|| Error::corrupt("no SPS"))?;

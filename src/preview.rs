@@ -103,7 +103,7 @@ impl Previewer {
                 self.decoder.insert(d)
             }
         };
-        let lone = lone_picture(annex_b);
+        let lone = lone_picture(params, annex_b);
         let result = match decoder.decode(lone.as_deref().unwrap_or(annex_b)) {
             Ok(Some(yuv)) => use_it(&yuv),
             Ok(None) => Err(Error::corrupt("no preview: decoder returned no picture")),
@@ -130,52 +130,19 @@ impl Previewer {
     }
 }
 
-/// `annex_b` with its SPS rewritten to ask for no reference pictures (see [`sps_refs`]),
-/// or None when there is nothing to rewrite. A lone key frame decodes the same either way;
-/// openh264 then keeps two pictures instead of three.
-///
-/// [`sps_refs`]: crate::sps_refs
-fn lone_picture(annex_b: &[u8]) -> Option<Vec<u8>> {
+/// `annex_b` (as [`Parameters::annex_b_of`] makes it: `params`' sets, then the frame) with
+/// its SPS rewritten to ask for no reference pictures, or None when there is nothing to
+/// rewrite. A lone key frame decodes the same either way; openh264 then keeps two pictures
+/// instead of three.
+fn lone_picture(params: &Parameters, annex_b: &[u8]) -> Option<Vec<u8>> {
+    let rewritten = params.without_references()?;
+    let mut head = Vec::new();
+    params.to_annex_b(&mut head);
+    let frame = annex_b.strip_prefix(head.as_slice())?;
     let mut out = Vec::with_capacity(annex_b.len());
-    let mut changed = false;
-    for nal in annex_b_units(annex_b) {
-        out.extend_from_slice(&[0, 0, 0, 1]);
-        match crate::sps_refs::without_references(nal) {
-            Some(sps) => {
-                out.extend_from_slice(&sps);
-                changed = true;
-            }
-            None => out.extend_from_slice(nal),
-        }
-    }
-    changed.then_some(out)
-}
-
-/// The NAL units of an Annex B stream (start codes of three or four bytes).
-fn annex_b_units(data: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut starts = Vec::new();
-    let mut i = 0;
-    while i + 3 <= data.len() {
-        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
-            starts.push(i + 3);
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    let ends: Vec<usize> = starts
-        .iter()
-        .skip(1)
-        .map(|&s| {
-            let e = s - 3;
-            if e > 0 && data[e - 1] == 0 { e - 1 } else { e }
-        })
-        .chain(std::iter::once(data.len()))
-        .collect();
-    starts
-        .into_iter()
-        .zip(ends)
-        .map(move |(s, e)| &data[s..e.max(s)])
+    rewritten.to_annex_b(&mut out);
+    out.extend_from_slice(frame);
+    Some(out)
 }
 
 /// What a preview was made of.
@@ -279,7 +246,33 @@ fn encode(image: &Picture<'_>) -> Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::downscale;
+    use super::{Parameters, downscale, lone_picture};
+
+    #[test]
+    fn a_lone_picture_has_the_sps_rewritten_and_the_frame_kept() {
+        // x264's SPS of a 1080p main-profile stream (one reference), any PPS and frame.
+        let sps = vec![
+            0x67, 0x4d, 0x40, 0x28, 0xd9, 0x00, 0x78, 0x02, 0x27, 0xe5, 0xc0, 0x44, 0x00, 0x00,
+            0x03, 0x00, 0x04, 0x00, 0x00, 0x03, 0x00, 0xa0, 0x3c, 0x60, 0xc9, 0x20,
+        ];
+        let params = Parameters::h264(sps, vec![0x68, 0xeb, 0xe3, 0xcb, 0x22, 0xc0]);
+        let frame = [0, 0, 0, 5, 0x65, 0x88, 0x84, 0x00, 0x33];
+        let annex_b = params.annex_b_of(&frame).unwrap();
+        let lone = lone_picture(&params, &annex_b).expect("rewritten");
+        let expected = params
+            .without_references()
+            .unwrap()
+            .annex_b_of(&frame)
+            .unwrap();
+        assert_eq!(lone, expected);
+        assert_ne!(lone, annex_b);
+        // Input not made from these parameters is left alone.
+        assert_eq!(lone_picture(&params, &annex_b[4..]), None);
+        assert_eq!(
+            lone_picture(&params.without_references().unwrap(), &lone),
+            None
+        );
+    }
 
     /// The mean of each block, computed the obvious way.
     fn naive(src: &[u8], stride: usize, width: usize, f: usize, (w, h): (usize, usize)) -> Vec<u8> {
