@@ -1,6 +1,7 @@
 //! What the recorder hands on, and how it writes: a closed minute, the sink that finishes
 //! it (the finisher), and the chunk journal's settings.
 
+use crate::chunk::ChunkIndex;
 use crate::disk::Disk;
 use crate::error::Result;
 use std::path::PathBuf;
@@ -16,6 +17,9 @@ pub struct Closed {
     pub minute: i64,
     /// The chunk file.
     pub chunk: PathBuf,
+    /// What the recorder wrote into it, record by record, when it knows (see
+    /// [`ChunkIndex`]): a leftover found on disk has none.
+    pub index: Option<Arc<ChunkIndex>>,
 }
 
 /// Where closed minutes go (the finisher).

@@ -56,6 +56,7 @@ fn closed_of(chunk: &Path) -> Option<Closed> {
             camera: camera.to_owned(),
             minute,
             chunk: chunk.to_owned(),
+            index: None,
         }),
         _ => None,
     }
@@ -79,14 +80,16 @@ pub fn finish_chunk_with(
         to(FileKind::Preview)?,
         to(FileKind::Thumbnail)?,
     );
+    let mut index = closed.index.as_deref();
     if mp4.exists() && rebuild_from_covering_mp4(chunk, &mp4)? {
         log::info!(
             "{}: its MP4 already held every frame of it (a power cut after the MP4 was \
              published); finishing it from the MP4",
             chunk.display()
         );
+        index = None;
     }
-    let report = match remux::remux(chunk, &mp4) {
+    let report = match remux::remux_indexed(chunk, &mp4, index) {
         Ok(r) => r,
         Err(e) if e.kind() == ErrorKind::Corrupt => {
             if no_frame(chunk) {

@@ -79,6 +79,9 @@ pub struct Recorder {
     /// Whether recording a minute again beside an earlier recording of it has been said
     /// since the last clock step.
     repeat_said: bool,
+    /// Records in the last minute closed: room made for as many in the next one's index,
+    /// a little more (a minute's index then never doubles its allocation).
+    last_records: usize,
 }
 
 impl Recorder {
@@ -103,6 +106,7 @@ impl Recorder {
             interval: 33_333,
             reanchors: None,
             repeat_said: false,
+            last_records: 0,
         }
     }
 
@@ -303,7 +307,11 @@ impl Recorder {
 
     fn create(&self, path: &Path) -> Result<ChunkWriter> {
         let j = &self.journal;
-        ChunkWriter::create_synced(&*j.disk, path, j.buf_size, j.flush, j.sync)
+        let mut w = ChunkWriter::create_synced(&*j.disk, path, j.buf_size, j.flush, j.sync)?;
+        if self.last_records > 0 {
+            w.reserve(self.last_records + self.last_records / 16);
+        }
+        Ok(w)
     }
 
     fn anchor(&mut self, rtp: i64, wall: Micros) -> Micros {
@@ -351,11 +359,18 @@ impl Recorder {
             // Even if the last flush fails (disk full), the chunk holds whole records up to
             // its last good write: hand it on rather than orphan it.
             let chunk = open.writer.path().to_owned();
-            let result = open.writer.finish();
+            let (result, index) = match open.writer.finish_indexed() {
+                Ok((_, index)) => (Ok(()), index),
+                Err(e) => (Err(e), None),
+            };
+            if let Some(i) = &index {
+                self.last_records = i.records();
+            }
             self.sink.closed(Closed {
                 camera: self.camera.clone(),
                 minute: open.minute,
                 chunk,
+                index: index.map(std::sync::Arc::new),
             });
             result?;
         }
@@ -378,6 +393,7 @@ impl Recorder {
                 camera: self.camera.clone(),
                 minute,
                 chunk: path.clone(),
+                index: None,
             })
         {
             log::warn!("camera {}: leftover {}: {e}", self.camera, path.display());

@@ -6,7 +6,7 @@
 //! Chromium at the change); B-frames get `ctts` and an edit list; durations come from
 //! timestamps.
 
-use crate::chunk::{ChunkReader, HEADER_LEN};
+use crate::chunk::{ChunkIndex, ChunkReader, HEADER_LEN, Indexed, Summary};
 use crate::codec::Codec;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
@@ -72,7 +72,13 @@ struct Kept {
 /// Damage at the end of the chunk (a torn or corrupt record) is reported in the result and
 /// everything before it is kept; a chunk with no decodable frame is an error.
 pub fn remux(chunk: &Path, out: &Path) -> Result<Remuxed> {
-    let mut scan = scan(chunk)?;
+    remux_indexed(chunk, out, None)
+}
+
+/// [`remux`], with the recorder's index of the chunk if it has one: the chunk is then not
+/// read to build the sample table (only its first key frame is, for the preview).
+pub fn remux_indexed(chunk: &Path, out: &Path, index: Option<&ChunkIndex>) -> Result<Remuxed> {
+    let mut scan = scan_with(chunk, index)?;
     if scan.track.samples.is_empty() {
         return Err(Error::corrupt(format!(
             "{}: no key frame with parameters to start an MP4",
@@ -169,80 +175,89 @@ fn open(chunk: &Path) -> Result<ChunkReader<BufReader<File>>> {
     Ok(ChunkReader::new(BufReader::with_capacity(64 << 10, f)))
 }
 
-/// Bytes of `data` that go into the MP4 sample: picture NALs with their length prefixes.
-fn sample_size(codec: Codec, data: &[u8]) -> u64 {
-    nals(data)
-        .filter_map(|n| n.ok())
-        .filter(|n| !codec.is_out_of_band(codec.nal_type(n)))
-        .map(|n| 4 + n.len() as u64)
-        .sum()
+/// Builds the sample table record by record, from the chunk's bytes or from the recorder's
+/// index of it: the same decisions either way.
+struct Scanner {
+    codec: Codec,
+    params: Parameters,
+    /// The configuration the samples use now (index into [`Scan::configs`]).
+    current: Option<usize>,
+    /// The first key frame sample, when only its place is known (from the index): its
+    /// configuration, payload offset and length.
+    key_at: Option<(Parameters, u64, u32)>,
+    s: Scan,
 }
 
-fn scan(chunk: &Path) -> Result<Scan> {
-    let mut reader = open(chunk)?;
-    let mut buf = Vec::new();
-    let mut codec = Codec::H264;
-    let mut params = Parameters::default();
-    let mut current: Option<usize> = None;
-    let mut s = Scan {
-        track: Track::default(),
-        pts_us: Vec::new(),
-        mdat_len: 0,
-        keep: Vec::new(),
-        configs: Vec::new(),
-        in_band: false,
-        payloads: Vec::new(),
-        report: Remuxed::default(),
-    };
-    loop {
-        let rec = match reader.next_into(&mut buf) {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(e) => {
-                s.report.corrupt = Some(e.to_string());
-                break;
-            }
-        };
-        s.keep.push(None);
-        if let Some(c) = Codec::of_parameters(&buf)
-            && c != codec
+impl Scanner {
+    fn new() -> Scanner {
+        Scanner {
+            codec: Codec::H264,
+            params: Parameters::default(),
+            current: None,
+            key_at: None,
+            s: Scan {
+                track: Track::default(),
+                pts_us: Vec::new(),
+                mdat_len: 0,
+                keep: Vec::new(),
+                configs: Vec::new(),
+                in_band: false,
+                payloads: Vec::new(),
+                report: Remuxed::default(),
+            },
+        }
+    }
+
+    /// Takes the record whose payload is at `r.payload_at`; `whole` is the payload if at
+    /// hand (else `r.head` holds every parameter set in it).
+    fn push(&mut self, r: &Indexed<'_>, whole: Option<&[u8]>) -> Result<()> {
+        let sum = &r.summary;
+        self.s.keep.push(None);
+        if let Some(c) = sum.config
+            && c != self.codec
         {
-            codec = c;
-            params = Parameters {
-                codec,
+            self.codec = c;
+            self.params = Parameters {
+                codec: c,
                 ..Parameters::default()
             };
-            current = None;
+            self.current = None;
         }
-        let inband = Parameters::from_access_unit(codec, &buf)?;
-        if !inband.is_empty() {
-            let next = params.updated(&inband);
-            if next != params {
-                params = next;
-                current = None;
+        if sum.head > 0 {
+            let inband = Parameters::from_access_unit(self.codec, r.head)?;
+            let next = self.params.updated(&inband);
+            if next != self.params {
+                self.params = next;
+                self.current = None;
             }
         }
-        if codec.is_parameters_only(&buf) {
-            continue;
+        if sum.params_only {
+            return Ok(());
         }
-        let key = codec.is_key(&buf);
-        if current.is_none() && params.is_complete() && key {
-            current = Some(match s.configs.iter().position(|p| *p == params) {
+        let key = sum.key;
+        let s = &mut self.s;
+        if self.current.is_none() && self.params.is_complete() && key {
+            self.current = Some(match s.configs.iter().position(|p| *p == self.params) {
                 Some(i) => i,
                 None => {
-                    s.track.entries.push(params.sample_entry(false)?);
-                    s.configs.push(params.clone());
+                    s.track.entries.push(self.params.sample_entry(false)?);
+                    s.configs.push(self.params.clone());
                     s.configs.len() - 1
                 }
             });
         }
-        let size = sample_size(codec, &buf);
-        let Some(entry) = current.filter(|_| size > 0) else {
+        let size = sum.picture;
+        let Some(entry) = self.current.filter(|_| size > 0) else {
             s.report.skipped += 1;
-            continue;
+            return Ok(());
         };
-        if key && s.report.key_frame.is_none() {
-            s.report.key_frame = Some((params.clone(), params.annex_b_of(&buf)?));
+        if key && s.report.key_frame.is_none() && self.key_at.is_none() {
+            match whole {
+                Some(buf) => {
+                    s.report.key_frame = Some((self.params.clone(), self.params.annex_b_of(buf)?))
+                }
+                None => self.key_at = Some((self.params.clone(), r.payload_at, r.len)),
+            }
         }
         let sample = Sample {
             size: size as u32,
@@ -251,21 +266,88 @@ fn scan(chunk: &Path) -> Result<Scan> {
             sync: key,
         };
         *s.keep.last_mut().expect("pushed above") = Some(Kept {
-            codec,
+            codec: self.codec,
             key: key.then_some(entry),
         });
         s.track.push(sample, entry as u32, s.mdat_len);
-        s.payloads
-            .push((rec.offset + HEADER_LEN as u64, buf.len() as u32));
-        s.pts_us.push(rec.time_us);
+        s.payloads.push((r.payload_at, r.len));
+        s.pts_us.push(r.time_us);
         s.mdat_len += size;
+        Ok(())
     }
-    s.report.torn_bytes = reader.torn_bytes();
-    let one_codec = s.configs.windows(2).all(|w| w[0].codec == w[1].codec);
-    if s.configs.len() > 1 && one_codec {
-        in_band(&mut s);
+
+    /// The scan, once every record is in; `chunk` is read for the first key frame if only
+    /// its place is known.
+    fn finish(mut self, chunk: &Path) -> Result<Scan> {
+        let one_codec = self.s.configs.windows(2).all(|w| w[0].codec == w[1].codec);
+        if self.s.configs.len() > 1 && one_codec {
+            in_band(&mut self.s);
+        }
+        if let Some((params, at, len)) = self.key_at.take() {
+            use std::os::unix::fs::FileExt;
+            let mut buf = vec![0u8; len as usize];
+            File::open(chunk)
+                .and_then(|f| f.read_exact_at(&mut buf, at))
+                .ctx(format_args!("reading {}", chunk.display()))?;
+            crate::nal::validate(&buf).map_err(|e| {
+                e.context(format_args!("{}: key frame at byte {at}", chunk.display()))
+            })?;
+            self.s.report.key_frame = Some((params.clone(), params.annex_b_of(&buf)?));
+        }
+        Ok(self.s)
     }
-    Ok(s)
+}
+
+/// The scan of `chunk` from the recorder's index of it, if it is the chunk indexed (the
+/// same length), else from its bytes.
+fn scan_with(chunk: &Path, index: Option<&ChunkIndex>) -> Result<Scan> {
+    let Some(index) = index else {
+        return scan(chunk);
+    };
+    let len = std::fs::metadata(chunk)
+        .ctx(format_args!("reading {}", chunk.display()))?
+        .len();
+    if len != index.chunk_len() {
+        log::debug!(
+            "{}: {len} bytes where its index says {}; reading it back",
+            chunk.display(),
+            index.chunk_len()
+        );
+        return scan(chunk);
+    }
+    let mut scanner = Scanner::new();
+    for r in index.iter() {
+        scanner.push(&r, None)?;
+    }
+    scanner.finish(chunk)
+}
+
+/// The scan of `chunk` from its bytes: every record read and checked.
+fn scan(chunk: &Path) -> Result<Scan> {
+    let mut reader = open(chunk)?;
+    let mut buf = Vec::new();
+    let mut scanner = Scanner::new();
+    loop {
+        let rec = match reader.next_into(&mut buf) {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => {
+                scanner.s.report.corrupt = Some(e.to_string());
+                break;
+            }
+        };
+        let summary = Summary::of(scanner.codec, &buf);
+        let r = Indexed {
+            payload_at: rec.offset + HEADER_LEN as u64,
+            len: buf.len() as u32,
+            time_us: rec.time_us,
+            summary,
+            head: &buf[..summary.head],
+        };
+        scanner.push(&r, Some(&buf))?;
+    }
+    scanner.s.report.torn_bytes = reader.torn_bytes();
+    scanner.finish(chunk)
 }
 
 /// Turns a track with several descriptions into one with a single in-band description

@@ -52,6 +52,104 @@ fn baseline_clip_becomes_a_clean_mp4_with_previews() {
     );
 }
 
+/// Writes `clips` one after another into a new chunk at `chunk` as the recorder does (one
+/// configuration record each, then its frames), after a lone P-frame that comes before any
+/// configuration; returns the writer's index of it.
+fn indexed_chunk(chunk: &Path, clips: &[&Path]) -> pinvr::chunk::ChunkIndex {
+    let mut w = pinvr::chunk::ChunkWriter::create(chunk, 64 << 10).unwrap();
+    let early = pinvr::fixture::read_clip(clips[0]).unwrap();
+    w.append(T0_US - 100_000, &early.frames[1].data).unwrap();
+    let mut origin = T0_US;
+    for clip in clips {
+        origin = pinvr::fixture::append_mp4(&mut w, clip, origin).unwrap().1;
+    }
+    let (path, index) = w.finish_indexed().unwrap();
+    let index = index.expect("every write succeeded, so the writer kept its index");
+    assert_eq!(index.chunk_len(), std::fs::metadata(path).unwrap().len());
+    index
+}
+
+/// Remuxes `chunk` by reading it and a copy of it with `index`; asserts both make the same
+/// MP4 and report; returns the report.
+fn same_with_index(chunk: &Path, index: &pinvr::chunk::ChunkIndex) -> pinvr::remux::Remuxed {
+    let copy = chunk.with_extension("copy.chunk");
+    std::fs::copy(chunk, &copy).unwrap();
+    let (read_mp4, indexed_mp4) = (chunk.with_extension("mp4"), copy.with_extension("mp4"));
+    let read = pinvr::remux::remux(chunk, &read_mp4).unwrap();
+    let indexed = pinvr::remux::remux_indexed(&copy, &indexed_mp4, Some(index)).unwrap();
+    let name = chunk.display();
+    assert_eq!(
+        std::fs::read(&read_mp4).unwrap(),
+        std::fs::read(&indexed_mp4).unwrap(),
+        "{name}"
+    );
+    assert_eq!(
+        (read.frames, read.skipped, read.start_us, read.duration_us),
+        (
+            indexed.frames,
+            indexed.skipped,
+            indexed.start_us,
+            indexed.duration_us
+        ),
+        "{name}"
+    );
+    assert_eq!(read.key_frame, indexed.key_frame, "{name}");
+    assert!(
+        read.key_frame.is_some() && read.skipped == 1,
+        "{name}: {read:?}"
+    );
+    indexed
+}
+
+#[test]
+fn the_recorders_index_makes_the_same_minute_as_reading_the_chunk_back() {
+    // The minute close builds the sample table from what the recorder noted while writing
+    // the chunk, not from the chunk: the same MP4 and preview, byte for byte, for a plain
+    // minute, a resolution change (one in-band description) and B-frames. (H.265 minutes
+    // take the same path in tests/cameras.rs, recorded from H.265 cameras.)
+    let dir = scratch("remux-index");
+    let small = Clip::small(3);
+    let wide = Clip {
+        width: 640,
+        height: 360,
+        ..Clip::small(3)
+    };
+    let bframes = Clip {
+        profile: "high",
+        bframes: 2,
+        gop: 20,
+        ..Clip::small(4)
+    };
+    let cases: [(&str, Vec<std::path::PathBuf>); 3] = [
+        ("plain", vec![small.mp4()]),
+        ("reschange", vec![small.mp4(), wide.mp4(), small.mp4()]),
+        ("bframes", vec![bframes.mp4()]),
+    ];
+    for (name, clips) in &cases {
+        let chunk = dir.join(format!("cam-{name}.20261123.1400.chunk"));
+        let inputs: Vec<&Path> = clips.iter().map(|p| p.as_path()).collect();
+        let index = indexed_chunk(&chunk, &inputs);
+        let r = same_with_index(&chunk, &index);
+        assert_eq!(
+            r.frames + r.skipped + clips.len(),
+            index.records(),
+            "{name}"
+        );
+    }
+    // A chunk that is not the one indexed (a record more) is read back, every frame kept.
+    let chunk = dir.join("cam-more.20261123.1400.chunk");
+    let index = indexed_chunk(&chunk, &[small.mp4().as_path()]);
+    let mut bytes = std::fs::read(&chunk).unwrap();
+    let last = pinvr::fixture::read_clip(&small.mp4()).unwrap();
+    let frame = &last.frames.last().unwrap().data;
+    bytes.extend_from_slice(&pinvr::chunk::header(frame.len(), T0_US + 3_100_000));
+    bytes.extend_from_slice(frame);
+    std::fs::write(&chunk, bytes).unwrap();
+    let out = dir.join("cam-more.20261123.1400.mp4");
+    let r = pinvr::remux::remux_indexed(&chunk, &out, Some(&index)).unwrap();
+    assert_eq!(r.frames as u32, small.frames() + 1);
+}
+
 #[test]
 fn b_frames_get_ctts_and_play_in_order() {
     let dir = scratch("bframes");
@@ -548,9 +646,15 @@ fn on_xfs_a_minute_shares_its_chunks_blocks_and_is_written_once() {
     let day = disk.dir.join("cam/20261123");
     std::fs::create_dir_all(&day).unwrap();
     let chunk = day.join("cam.20261123.1400.chunk");
-    let frames = mp4_to_chunk(&[clip.mp4().as_path()], &chunk, T0_US).unwrap();
+    let mut w = pinvr::chunk::ChunkWriter::create(&chunk, 64 << 10).unwrap();
+    let frames = pinvr::fixture::append_mp4(&mut w, &clip.mp4(), T0_US)
+        .unwrap()
+        .0;
+    let index = w.finish_indexed().unwrap().1.unwrap();
     let copy = day.join("cam.20261123.1401.chunk");
     std::fs::copy(&chunk, &copy).unwrap();
+    let again = day.join("cam.20261123.1402.chunk");
+    std::fs::copy(&chunk, &again).unwrap();
     let chunk_len = std::fs::metadata(&chunk).unwrap().len();
     // Shared.
     let shared = day.join("cam.20261123.1400.mp4");
@@ -573,6 +677,14 @@ fn on_xfs_a_minute_shares_its_chunks_blocks_and_is_written_once() {
         "a {chunk_len}-byte chunk: {shared_written} bytes written with its blocks shared, {copied_written} copied"
     );
     assert_eq!(r.frames, frames);
+    // The recorder's index of the chunk (the minute close's way) lays the samples out where
+    // reading the chunk found them: the same MP4.
+    let indexed = day.join("cam.20261123.1402.mp4");
+    pinvr::remux::remux_indexed(&again, &indexed, Some(&index)).unwrap();
+    assert_eq!(
+        std::fs::read(&indexed).unwrap(),
+        std::fs::read(&shared).unwrap()
+    );
     assert!(
         shared_written < chunk_len / 20,
         "sharing wrote {shared_written} bytes for a {chunk_len}-byte chunk"

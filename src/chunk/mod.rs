@@ -5,9 +5,11 @@
 //! one access unit as 4-byte-length-prefixed NAL units. A record holding only SPS/PPS is a
 //! decoder configuration; every chunk starts with one.
 
+mod index;
 mod reader;
 mod writer;
 
+pub use index::{ChunkIndex, Indexed, Summary};
 pub use reader::{ChunkReader, Record};
 pub use writer::ChunkWriter;
 

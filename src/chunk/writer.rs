@@ -1,7 +1,7 @@
 //! Appends records to a chunk file through one fixed-size buffer that is allocated once and
 //! reused, flushed at every key frame and at least once per flush interval of stream time.
 
-use super::{HEADER_LEN, header};
+use super::{ChunkIndex, HEADER_LEN, Summary, header};
 use crate::codec::Codec;
 use crate::disk::{Disk, JournalFile, RealDisk};
 use crate::error::{IoContext, Result};
@@ -35,6 +35,9 @@ pub struct ChunkWriter {
     /// Bytes known to be in the file, all whole records: a failed write is cut back to
     /// this, so a full disk never leaves a torn record in the middle of a chunk.
     durable: u64,
+    /// Every record appended, while every write has succeeded (a failed write drops
+    /// buffered records, so the index is dropped too and the chunk is read back instead).
+    index: Option<ChunkIndex>,
 }
 
 impl ChunkWriter {
@@ -77,7 +80,16 @@ impl ChunkWriter {
             codec: Codec::H264,
             len: 0,
             durable: 0,
+            index: Some(ChunkIndex::default()),
         })
+    }
+
+    /// Makes room in the index for `records` records (the last minute's count, say), so that
+    /// it does not grow by doubling.
+    pub fn reserve(&mut self, records: usize) {
+        if let Some(i) = &mut self.index {
+            *i = ChunkIndex::with_capacity(records);
+        }
     }
 
     /// Appends one access unit (length-prefixed NAL units) taken at `time_us`. Key frames
@@ -86,11 +98,10 @@ impl ChunkWriter {
     pub fn append(&mut self, time_us: i64, data: &[u8]) -> Result<()> {
         crate::nal::validate(data)
             .map_err(|e| e.context(format_args!("{}", self.path.display())))?;
-        if let Some(codec) = Codec::of_parameters(data) {
-            self.codec = codec;
-        }
-        let flush_now = self.codec.is_key(data)
-            || self.codec.is_parameters_only(data)
+        let summary = Summary::of(self.codec, data);
+        self.codec = summary.codec_after(self.codec);
+        let flush_now = summary.key
+            || summary.params_only
             || time_us.saturating_sub(self.last_flush_us) >= self.flush_us;
         let h = header(data.len(), time_us);
         if self.buf.len() + HEADER_LEN + data.len() > self.buf.capacity() {
@@ -108,6 +119,11 @@ impl ChunkWriter {
             self.buf.extend_from_slice(data);
         }
         self.len += (HEADER_LEN + data.len()) as u64;
+        if let Some(i) = &mut self.index
+            && !i.push(time_us, data, &summary)
+        {
+            self.index = None;
+        }
         if flush_now {
             self.flush()?;
             self.last_flush_us = time_us;
@@ -145,6 +161,7 @@ impl ChunkWriter {
                 Ok(())
             }
             Err(e) => {
+                self.index = None;
                 let _ = self.file.truncate(self.durable);
                 self.len = self.durable;
                 Err(crate::Error::io(
@@ -162,9 +179,15 @@ impl ChunkWriter {
     /// disk at all: a minute is written to the card about 1.5 times rather than twice. A
     /// power cut in that fraction of a second loses at most what a power cut at any other
     /// moment loses of the open minute.
-    pub fn finish(mut self) -> Result<PathBuf> {
+    pub fn finish(self) -> Result<PathBuf> {
+        self.finish_indexed().map(|(path, _)| path)
+    }
+
+    /// [`finish`](Self::finish), with the index of every record appended if every write
+    /// succeeded.
+    pub fn finish_indexed(mut self) -> Result<(PathBuf, Option<ChunkIndex>)> {
         self.flush()?;
-        Ok(self.path)
+        Ok((self.path, self.index))
     }
 
     /// Bytes appended so far.
@@ -180,5 +203,39 @@ impl ChunkWriter {
     /// The chunk's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disk::QuotaDisk;
+
+    #[test]
+    fn the_index_is_kept_only_while_every_write_succeeds() {
+        let dir = std::env::temp_dir().join(format!("pinvr-writer-index-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = crate::nal::access_unit(&[&[0x67, 0x42, 1, 2], &[0x68, 0xce, 3]]);
+        let frame = crate::nal::access_unit(&[&[0x41; 300]]);
+        let write = |disk: &QuotaDisk, name: &str| {
+            let path = dir.join(name);
+            let mut w = ChunkWriter::create_on(disk, &path, 1024, DEFAULT_FLUSH).unwrap();
+            let mut failed = false;
+            w.append(0, &config).unwrap();
+            for i in 1..20 {
+                failed |= w.append(i * 50_000, &frame).is_err();
+            }
+            let index = w.finish_indexed().map(|(_, i)| i).unwrap_or(None);
+            (failed, index, std::fs::metadata(&path).unwrap().len())
+        };
+        let (failed, index, len) = write(&QuotaDisk::new(1 << 20), "roomy.chunk");
+        let index = index.expect("no write failed");
+        assert!(!failed);
+        assert_eq!((index.records(), index.chunk_len()), (20, len));
+        // A full disk drops buffered records: an index of them would not be the chunk's.
+        let (failed, index, _) = write(&QuotaDisk::new(2000), "full.chunk");
+        assert!(failed);
+        assert!(index.is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
