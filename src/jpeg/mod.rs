@@ -52,10 +52,11 @@ impl Bits {
 
 /// A component's tables: the quantiser's reciprocals (with the DCT's scale folded in), in
 /// the order the DCT leaves its coefficients (column-major), the zigzag order as indexes
-/// into that, and its Huffman codes.
+/// into that, the same as bits (see [`to_zigzag`]), and its Huffman codes.
 struct Component {
     recip: [f32; 64],
     order: [u8; 64],
+    zigzag_bits: Box<[[u64; 256]; 8]>,
     dc: Huffman,
     ac: Huffman,
 }
@@ -71,9 +72,21 @@ impl Component {
             recip[at] = 1.0 / (f32::from(q[i]) * s[row] * s[col] * 8.0);
             order[i] = at as u8;
         }
+        // Entry [k][v]: the zigzag positions of the coefficients 8k..8k+8 (DCT order) whose
+        // bits are set in v, as bits.
+        let mut zigzag_bits = Box::new([[0u64; 256]; 8]);
+        for (i, &at) in order.iter().enumerate() {
+            let (k, bit) = (usize::from(at) / 8, usize::from(at) % 8);
+            for (v, bits) in zigzag_bits[k].iter_mut().enumerate() {
+                if v & 1 << bit != 0 {
+                    *bits |= 1 << i;
+                }
+            }
+        }
         Component {
             recip,
             order,
+            zigzag_bits,
             dc,
             ac,
         }
@@ -101,8 +114,13 @@ impl Plane<'_> {
             let sy = (y + r).min(self.height - 1);
             let line = &self.data[sy * self.stride..];
             if inside {
-                for (o, &p) in row.iter_mut().zip(&line[x..x + 8]) {
-                    *o = f32::from(p) - 128.0;
+                // Eight samples as one array, widened to integers, then to floats: each step
+                // a few vector instructions (converting straight from bytes was one
+                // sample at a time).
+                let src: &[u8; 8] = line[x..x + 8].try_into().expect("eight samples");
+                let wide = src.map(|p| i32::from(p) - 128);
+                for (o, &v) in row.iter_mut().zip(&wide) {
+                    *o = v as f32;
                 }
             } else {
                 for (c, o) in row.iter_mut().enumerate() {
@@ -131,15 +149,13 @@ fn encode_block(block: &mut [[f32; 8]; 8], comp: &Component, prev_dc: &mut i32, 
         // libm call on x86-64's baseline and `as i32` saturates; neither vectorises.
         *o = ((x * r + ROUNDER).to_bits() as i32).wrapping_sub(ROUNDER.to_bits() as i32);
     }
-    let mut q = [0i32; 64];
-    // Bit i set: the coefficient at zigzag position i is not zero.
-    let mut nonzero = 0u64;
-    for (i, (o, &at)) in q.iter_mut().zip(&comp.order).enumerate() {
-        *o = quantised[usize::from(at & 63)];
-        nonzero |= u64::from(*o != 0) << i;
-    }
-    let diff = q[0] - *prev_dc;
-    *prev_dc = q[0];
+    // Bit i set: the coefficient at zigzag position i is not zero. Most are zero, so only
+    // those that are not are read out in zigzag order.
+    let nonzero = to_zigzag(nonzero_mask(&quantised), comp);
+    let q = |i: u32| quantised[usize::from(comp.order[i as usize] & 63)];
+    let dc = q(0);
+    let diff = dc - *prev_dc;
+    *prev_dc = dc;
     let (size, extra) = magnitude(diff);
     let (code, len) = comp.dc.codes[size as usize];
     bits.put(u32::from(code) << size | extra, u32::from(len) + size);
@@ -154,7 +170,7 @@ fn encode_block(block: &mut [[f32; 8]; 8], comp: &Component, prev_dc: &mut i32, 
             bits.put(u32::from(code), u32::from(len));
             run -= 16;
         }
-        let (size, extra) = magnitude(q[i as usize]);
+        let (size, extra) = magnitude(q(i));
         let (code, len) = comp.ac.codes[(run << 4 | size) as usize];
         bits.put(u32::from(code) << size | extra, u32::from(len) + size);
         last = i;
@@ -164,6 +180,34 @@ fn encode_block(block: &mut [[f32; 8]; 8], comp: &Component, prev_dc: &mut i32, 
         let (code, len) = comp.ac.codes[0x00];
         bits.put(u32::from(code), u32::from(len));
     }
+}
+
+/// Bit i set: `q[i]` is not zero. The comparisons vectorise; each eight of them, one byte
+/// each, are gathered into eight bits by one multiplication (bytes of 0 or 1 times
+/// 0x0102_0408_1020_4080 leave byte j's value at bit 56 + j, without carries). A loop
+/// setting one bit per coefficient was half of the JPEG's instructions.
+#[inline]
+fn nonzero_mask(q: &[i32; 64]) -> u64 {
+    let mut flags = [0u8; 64];
+    for (f, &v) in flags.iter_mut().zip(q) {
+        *f = u8::from(v != 0);
+    }
+    let mut mask = 0u64;
+    for (k, eight) in flags.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(eight.try_into().expect("eight flags"));
+        mask |= (x.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+    }
+    mask
+}
+
+/// The mask of coefficients in DCT order, `mask`, as the same coefficients' zigzag
+/// positions: a table lookup per byte.
+#[inline]
+fn to_zigzag(mask: u64, comp: &Component) -> u64 {
+    mask.to_le_bytes()
+        .iter()
+        .zip(comp.zigzag_bits.iter())
+        .fold(0, |z, (&b, table)| z | table[usize::from(b)])
 }
 
 /// A value's size category and its extra bits (T.81 F.1.2.1).
@@ -377,6 +421,31 @@ mod tests {
         };
         assert_eq!(q(&ours).len(), 2);
         assert_eq!(q(&ours), q(&theirs));
+    }
+
+    #[test]
+    fn the_nonzero_mask_has_a_bit_for_each_coefficient_that_is_not_zero() {
+        let mut s: u64 = 0x2545_f491_4f6c_dd1d;
+        for round in 0..2000 {
+            let mut q = [0i32; 64];
+            for v in q.iter_mut() {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                // Mostly zeros, as after quantisation; any value otherwise.
+                if s & 3 == 0 || round < 2 {
+                    *v = (s >> 20) as i32 >> (s % 24);
+                }
+            }
+            if round == 1 {
+                q = [-1; 64];
+            }
+            let want = q
+                .iter()
+                .enumerate()
+                .fold(0u64, |m, (i, &v)| m | u64::from(v != 0) << i);
+            assert_eq!(nonzero_mask(&q), want, "{q:?}");
+        }
     }
 
     #[test]
