@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Cost per camera of pinvr against the seed's ffmpeg recorder, on the same fake cameras.
 
-Usage: bench/recorders.py [--cameras 1,4,16] [--duration 150] [--pinvr PATH]
-                          [--workdir DIR] [--keep]
+Usage: bench/recorders.py [--cameras 1,4,16] [--duration 120] [--phase 5] [--pinvr PATH]
+                          [--workdir DIR] [--keep] [--sub] [--only pinvr|ffmpeg]
 
 Starts max(N) fake cameras once (tests/fake_camera.py looping a 1920x1080, 20 fps, 3 Mbit/s
 clip with a 2 s GOP), then for each N, one after the other on the first N of them:
@@ -12,6 +12,10 @@ clip with a 2 s GOP), then for each N, one after the other on the first N of the
              -reset_timestamps 1 -strftime 1 DIR/%Y%m%d-%H%M.mp4
       (plus -nostdin -loglevel warning, as under a service manager),
 each for --duration seconds, then SIGTERM (both close their open files on it) and waits.
+Each run starts --phase seconds into a wall-clock minute: a run of 120 s then holds exactly
+two minute boundaries (pinvr closes, remuxes and previews each camera's minute at each; ffmpeg
+starts a segment), the share of a long recording. Started at any moment, a 140 s run held two
+or three, and its figure moved by a tenth with that luck.
 
 How each figure is measured (recorder processes only, never the camera servers):
 - CPU s per camera-hour: utime + stime (+ cutime + cstime) from /proc/<pid>/stat of each
@@ -54,10 +58,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as B  # noqa: E402
 
 
-def run_recorder(kind, n, cams, pinvr, workdir, duration, sub=False, label=None):
+def wait_for_phase(phase):
+    """Sleeps until the wall clock is `phase` seconds into a minute (no wait if None)."""
+    if phase is None:
+        return
+    wait = (phase - time.time() % 60) % 60
+    B.log(f"waiting {wait:.0f} s to start {phase:.0f} s into a minute")
+    time.sleep(wait)
+
+
+def run_recorder(kind, n, cams, pinvr, workdir, duration, sub=False, label=None, phase=None):
     out = os.path.join(workdir, f"{label or kind}-{n}")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
+    wait_for_phase(phase)
     urls = cams.urls[:n]
     ids = [f"c{i}" for i in range(n)]
     port = None
@@ -154,7 +168,10 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration, sub=False, label=None)
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cameras", default="1,4,16", help="comma-separated camera counts (default 1,4,16)")
-    ap.add_argument("--duration", type=float, default=150, help="seconds per recorder run (default 150)")
+    ap.add_argument("--duration", type=float, default=120, help="seconds per recorder run (default 120)")
+    ap.add_argument("--phase", type=float, default=5,
+                    help="start each run this many seconds into a minute (default 5; -1: at once), so "
+                         "that a run of whole minutes holds as many minute closes as minutes")
     ap.add_argument("--pinvr", help="pinvr binary (default: cargo build --release)")
     ap.add_argument("--workdir", default=os.path.join(B.REPO, "target", "bench-recorders"))
     ap.add_argument("--keep", action="store_true", help="keep the recordings")
@@ -188,7 +205,8 @@ def main():
     try:
         for n in ns:
             for kind, sub, label in runs:
-                r = run_recorder(kind, n, cams, pinvr, workdir, a.duration, sub, label)
+                r = run_recorder(kind, n, cams, pinvr, workdir, a.duration, sub, label,
+                                 None if a.phase < 0 else a.phase)
                 r["label"] = label
                 results.append(r)
                 if not a.keep:
