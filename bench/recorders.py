@@ -7,7 +7,8 @@ Usage: bench/recorders.py [--cameras 1,4,16] [--duration 120] [--phase 5] [--pin
 Starts max(N) fake cameras once (tests/fake_camera.py looping a 1920x1080, 20 fps, 3 Mbit/s
 clip with a 2 s GOP), then for each N, one after the other on the first N of them:
   (a) pinvr recording all N (`pinvr run`),
-  (b) N ffmpeg recorders, as a user runs the seed today:
+  (b) N ffmpeg recorders, as a user runs the seed today (with --sub also 2N, each camera's
+      sub stream recorded by a second one: "ffmpeg+sub", like for like with pinvr+sub):
       ffmpeg -rtsp_transport tcp -i URL -c copy -f segment -segment_time 60
              -reset_timestamps 1 -strftime 1 DIR/%Y%m%d-%H%M.mp4
       (plus -nostdin -loglevel warning, as under a service manager),
@@ -80,7 +81,11 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration, sub=False, label=None,
         procs = [proc]
     else:
         procs = []
-        for cid, url in zip(ids, urls):
+        streams = list(zip(ids, urls))
+        if sub:
+            # Like for like with pinvr+sub: the sub stream recorded too, by a second ffmpeg.
+            streams += [(f"{cid}~sub", url.rsplit("/", 1)[0] + "/sub") for cid, url in zip(ids, urls)]
+        for cid, url in streams:
             d = os.path.join(out, "data", cid)
             os.makedirs(d)
             err = open(os.path.join(out, f"ffmpeg-{cid}.log"), "wb")
@@ -137,7 +142,8 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration, sub=False, label=None,
     mp4s = []
     for root, _, fs in os.walk(os.path.join(out, "data")):
         # A sub stream's minutes (camera "<id>~sub") are not the camera's recorded time.
-        mp4s += [os.path.join(root, f) for f in fs if f.endswith(".mp4") and "~sub." not in f]
+        mp4s += [os.path.join(root, f) for f in fs
+                 if f.endswith(".mp4") and "~sub" not in os.path.join(root, f)]
     video_s = sum(B.mp4_duration(f) for f in mp4s)
     jpgs = sigs = 0
     for root, _, fs in os.walk(os.path.join(out, "data")):
@@ -201,6 +207,8 @@ def main():
         runs.append(("pinvr", True, "pinvr+sub"))
     if a.only != "pinvr":
         runs.append(("ffmpeg", False, "ffmpeg"))
+        if a.sub:
+            runs.append(("ffmpeg", True, "ffmpeg+sub"))
     results = []
     try:
         for n in ns:
@@ -231,9 +239,11 @@ def main():
             print(f"| {n} | {label} | {r['cpu_per_cam_hour']:.1f} | {r['peak_rss'] / B.MiB:.1f} MiB "
                   f"| {r['median_rss'] / B.MiB:.1f} MiB | {r['disk_per_received']:.3f} "
                   f"| {r['jpgs'] if r['kind'] == 'pinvr' else '-'} | {r['sigs'] if r['kind'] == 'pinvr' else '-'} |")
-        for label in [lb for k, _, lb in runs if k == "pinvr"] if f else []:
-            p = by[(n, label)]
-            print(f"| {n} | **{label}/ffmpeg** | **{p['cpu_per_cam_hour'] / f['cpu_per_cam_hour']:.2f}** "
+        pairs = [(lb, "ffmpeg") for k, _, lb in runs if k == "pinvr"]
+        pairs += [("pinvr+sub", "ffmpeg+sub")] if (n, "ffmpeg+sub") in by and (n, "pinvr+sub") in by else []
+        for label, base in pairs if f else []:
+            p, f = by[(n, label)], by[(n, base)]
+            print(f"| {n} | **{label}/{base}** | **{p['cpu_per_cam_hour'] / f['cpu_per_cam_hour']:.2f}** "
                   f"| **{p['peak_rss'] / f['peak_rss']:.2f}** | **{p['median_rss'] / f['median_rss']:.2f}** "
                   f"| **{p['disk_per_received'] / f['disk_per_received']:.2f}** | | |")
     print()
