@@ -182,8 +182,8 @@ struct Scanner {
     params: Parameters,
     /// The configuration the samples use now (index into [`Scan::configs`]).
     current: Option<usize>,
-    /// The first key frame sample, when only its place is known (from the index): its
-    /// configuration, payload offset and length.
+    /// The first key frame sample: its configuration, payload offset and length (read for
+    /// the preview once the scan is done).
     key_at: Option<(Parameters, u64, u32)>,
     s: Scan,
 }
@@ -208,9 +208,9 @@ impl Scanner {
         }
     }
 
-    /// Takes the record whose payload is at `r.payload_at`; `whole` is the payload if at
-    /// hand (else `r.head` holds every parameter set in it).
-    fn push(&mut self, r: &Indexed<'_>, whole: Option<&[u8]>) -> Result<()> {
+    /// Takes the record whose payload is at `r.payload_at` (`r.head` holds every parameter
+    /// set in it).
+    fn push(&mut self, r: &Indexed<'_>) -> Result<()> {
         let sum = &r.summary;
         self.s.keep.push(None);
         if let Some(c) = sum.config
@@ -251,13 +251,8 @@ impl Scanner {
             s.report.skipped += 1;
             return Ok(());
         };
-        if key && s.report.key_frame.is_none() && self.key_at.is_none() {
-            match whole {
-                Some(buf) => {
-                    s.report.key_frame = Some((self.params.clone(), self.params.annex_b_of(buf)?))
-                }
-                None => self.key_at = Some((self.params.clone(), r.payload_at, r.len)),
-            }
+        if key && self.key_at.is_none() {
+            self.key_at = Some((self.params.clone(), r.payload_at, r.len));
         }
         let sample = Sample {
             size: size as u32,
@@ -276,8 +271,7 @@ impl Scanner {
         Ok(())
     }
 
-    /// The scan, once every record is in; `chunk` is read for the first key frame if only
-    /// its place is known.
+    /// The scan, once every record is in; `chunk` is read for the first key frame.
     fn finish(mut self, chunk: &Path) -> Result<Scan> {
         let one_codec = self.s.configs.windows(2).all(|w| w[0].codec == w[1].codec);
         if self.s.configs.len() > 1 && one_codec {
@@ -317,7 +311,7 @@ fn scan_with(chunk: &Path, index: Option<&ChunkIndex>) -> Result<Scan> {
     }
     let mut scanner = Scanner::new();
     for r in index.iter() {
-        scanner.push(&r, None)?;
+        scanner.push(&r)?;
     }
     scanner.finish(chunk)
 }
@@ -344,7 +338,7 @@ fn scan(chunk: &Path) -> Result<Scan> {
             summary,
             head: &buf[..summary.head],
         };
-        scanner.push(&r, Some(&buf))?;
+        scanner.push(&r)?;
     }
     scanner.s.report.torn_bytes = reader.torn_bytes();
     scanner.finish(chunk)

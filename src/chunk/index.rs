@@ -99,12 +99,9 @@ pub struct Indexed<'a> {
 }
 
 impl ChunkIndex {
-    /// An empty index with room for `records` without growing.
-    pub fn with_capacity(records: usize) -> ChunkIndex {
-        ChunkIndex {
-            entries: Vec::with_capacity(records),
-            ..ChunkIndex::default()
-        }
+    /// Makes room for `records` more records without growing.
+    pub fn reserve(&mut self, records: usize) {
+        self.entries.reserve_exact(records);
     }
 
     /// Adds the record of `data` taken at `time_us`, whose summary is `s`. False (nothing
@@ -204,7 +201,7 @@ mod tests {
         ]);
         let p = access_unit(&[&[0x41, 7, 7, 7, 7]]);
         let h265 = access_unit(&[&[0x40, 1, 2], &[0x42, 1, 3], &[0x44, 1, 4]]);
-        let mut idx = ChunkIndex::with_capacity(4);
+        let mut idx = ChunkIndex::default();
         let mut codec = Codec::H264;
         let mut want = Vec::new();
         for (t, au) in [&config, &key, &p, &h265].into_iter().enumerate() {

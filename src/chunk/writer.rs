@@ -84,11 +84,11 @@ impl ChunkWriter {
         })
     }
 
-    /// Makes room in the index for `records` records (the last minute's count, say), so that
-    /// it does not grow by doubling.
+    /// Makes room in the index for `records` more records (the last minute's count, say),
+    /// so that it does not grow by doubling.
     pub fn reserve(&mut self, records: usize) {
         if let Some(i) = &mut self.index {
-            *i = ChunkIndex::with_capacity(records);
+            i.reserve(records);
         }
     }
 
