@@ -28,6 +28,25 @@ const STEP_US: i64 = 1_000_000;
 /// is of the same time (the clock was set back): the new one is kept beside it as a repeat.
 /// Less (a restart with the clock a little behind) is merged, the new frames after it.
 const REPEAT_US: i64 = 2_000_000;
+/// A minute's stream rate is measured for the next chunk's window when it spans this much.
+const WINDOW_MEASURE_US: i64 = 10_000_000;
+/// The smallest chunk window: a page.
+const MIN_WINDOW: usize = 4 << 10;
+
+/// The chunk window for a stream of `bytes_per_s`: the largest power of two, at most `max`
+/// (and at least a page), that the stream fills in half the flush interval. A window the
+/// interval cuts short is written in pieces, which the kernel caches in small folios; a
+/// sub stream of 500 kbit/s gets 16 KiB, a 3 Mbit/s main stream 64 KiB, and the memory a
+/// slow stream's buffer would hold idle is not taken.
+fn window_for(bytes_per_s: u64, flush: std::time::Duration, max: usize) -> usize {
+    let fill = (bytes_per_s as u128 * flush.as_micros() / 2_000_000) as usize;
+    let w = if fill < 2 {
+        1
+    } else {
+        1 << (usize::BITS - 1 - fill.leading_zeros())
+    };
+    w.clamp(MIN_WINDOW, max.max(MIN_WINDOW))
+}
 
 /// The minute being written.
 struct OpenMinute {
@@ -37,6 +56,8 @@ struct OpenMinute {
     minute: i64,
     /// Latest frame time written.
     last_us: Micros,
+    /// First frame time written by this recorder (not merged from an earlier file).
+    first_us: Option<Micros>,
 }
 
 /// Records one camera's frames into minute chunks.
@@ -82,6 +103,8 @@ pub struct Recorder {
     /// Records in the last minute closed: room made for as many in the next one's index,
     /// a little more (a minute's index then never doubles its allocation).
     last_records: usize,
+    /// Size of the next chunk's buffer, the window most writes fill: see [`window_for`].
+    window: usize,
 }
 
 impl Recorder {
@@ -91,6 +114,7 @@ impl Recorder {
             camera: camera.to_owned(),
             dir: dir.to_owned(),
             sink,
+            window: journal.buf_size,
             journal,
             open: None,
             clock: None,
@@ -302,12 +326,13 @@ impl Recorder {
             self.interval = (t - open.last_us).clamp(1_000, 1_000_000);
         }
         open.last_us = open.last_us.max(t);
+        open.first_us.get_or_insert(t);
         Ok(())
     }
 
     fn create(&self, path: &Path) -> Result<ChunkWriter> {
         let j = &self.journal;
-        let mut w = ChunkWriter::create_synced(&*j.disk, path, j.buf_size, j.flush, j.sync)?;
+        let mut w = ChunkWriter::create_synced(&*j.disk, path, self.window, j.flush, j.sync)?;
         if self.last_records > 0 {
             w.reserve(self.last_records + self.last_records / 16);
         }
@@ -359,12 +384,19 @@ impl Recorder {
             // Even if the last flush fails (disk full), the chunk holds whole records up to
             // its last good write: hand it on rather than orphan it.
             let chunk = open.writer.path().to_owned();
+            let bytes = open.writer.len();
             let (result, index) = match open.writer.finish_indexed() {
                 Ok((_, index)) => (Ok(()), index),
                 Err(e) => (Err(e), None),
             };
             if let Some(i) = &index {
                 self.last_records = i.records();
+            }
+            if let Some(first) = open.first_us
+                && open.last_us - first >= WINDOW_MEASURE_US
+            {
+                let rate = bytes as u128 * 1_000_000 / (open.last_us - first) as u128;
+                self.window = window_for(rate as u64, self.journal.flush, self.journal.buf_size);
             }
             self.sink.closed(Closed {
                 camera: self.camera.clone(),
@@ -442,6 +474,7 @@ impl Recorder {
             writer,
             minute,
             last_us: end,
+            first_us: None,
         });
         end
     }
