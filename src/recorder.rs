@@ -33,8 +33,9 @@ const WINDOW_MEASURE_US: i64 = 10_000_000;
 /// The smallest chunk window: a page.
 const MIN_WINDOW: usize = 4 << 10;
 
-/// The chunk window for a stream of `bytes_per_s`: the largest power of two, at most `max`
-/// (and at least a page), that the stream fills in half the flush interval. A window the
+/// The chunk window for a stream of `bytes_per_s`: the largest power of two, at most `max`,
+/// that the stream fills in half the flush interval; never under a page, even if `max` (the
+/// configured buffer) is smaller. A window the
 /// interval cuts short is written in pieces, which the kernel caches in small folios; a
 /// sub stream of 500 kbit/s gets 16 KiB, a 3 Mbit/s main stream 64 KiB, and the memory a
 /// slow stream's buffer would hold idle is not taken.
@@ -56,8 +57,9 @@ struct OpenMinute {
     minute: i64,
     /// Latest frame time written.
     last_us: Micros,
-    /// First frame time written by this recorder (not merged from an earlier file).
-    first_us: Option<Micros>,
+    /// First frame time written by this recorder (not merged from an earlier file), and the
+    /// chunk's length before it: the stream's rate is measured from there.
+    first: Option<(Micros, u64)>,
 }
 
 /// Records one camera's frames into minute chunks.
@@ -321,12 +323,13 @@ impl Recorder {
             open.writer.append(t, &p.to_access_unit())?;
             self.params_written = true;
         }
+        let before = open.writer.len();
         open.writer.append(t, data)?;
+        open.first.get_or_insert((t, before));
         if t > open.last_us && open.last_us > i64::MIN {
             self.interval = (t - open.last_us).clamp(1_000, 1_000_000);
         }
         open.last_us = open.last_us.max(t);
-        open.first_us.get_or_insert(t);
         Ok(())
     }
 
@@ -392,10 +395,11 @@ impl Recorder {
             if let Some(i) = &index {
                 self.last_records = i.records();
             }
-            if let Some(first) = open.first_us
+            if let Some((first, before)) = open.first
                 && open.last_us - first >= WINDOW_MEASURE_US
             {
-                let rate = bytes as u128 * 1_000_000 / (open.last_us - first) as u128;
+                let span = (open.last_us - first) as u128;
+                let rate = bytes.saturating_sub(before) as u128 * 1_000_000 / span;
                 self.window = window_for(rate as u64, self.journal.flush, self.journal.buf_size);
             }
             self.sink.closed(Closed {
@@ -474,7 +478,7 @@ impl Recorder {
             writer,
             minute,
             last_us: end,
-            first_us: None,
+            first: None,
         });
         end
     }

@@ -23,10 +23,12 @@ pub struct ChunkWriter {
     file: Box<dyn JournalFile>,
     /// Where the file is, for error messages.
     path: PathBuf,
-    /// The file's bytes from `window` on, up to `len`; its capacity (the window's size) is
-    /// fixed at creation. Bytes before `written` are in the file already.
+    /// The file's bytes from `window` on, up to `len`, never more than `size`. Bytes before
+    /// `written` are in the file already.
     buf: Vec<u8>,
-    /// Offset in the file of the buffer's first byte: a multiple of its capacity.
+    /// The window's size, fixed at creation.
+    size: usize,
+    /// Offset in the file of the buffer's first byte: a multiple of `size`.
     window: u64,
     /// Bytes handed to the file so far.
     written: u64,
@@ -87,6 +89,7 @@ impl ChunkWriter {
             file,
             path: path.to_owned(),
             buf: Vec::with_capacity(buf_size.max(1)),
+            size: buf_size.max(1),
             window: 0,
             written: 0,
             oldest_us: None,
@@ -124,6 +127,10 @@ impl ChunkWriter {
         self.put(&header(data.len(), time_us))?;
         self.put(data)?;
         self.record_at = self.len;
+        if self.written == self.len {
+            // The record ended a window, which was written whole: it is in the file.
+            self.durable = self.len;
+        }
         if self.written < self.len && self.oldest_us.is_none() {
             self.oldest_us = Some(time_us);
         }
@@ -138,12 +145,27 @@ impl ChunkWriter {
         if summary.key || summary.params_only || due {
             self.flush()?;
         }
+        self.ask_sync();
         Ok(())
+    }
+
+    /// Asks the syncer to sync the file if a sync interval of stream time has passed since
+    /// the last request (not at [`finish`](Self::finish): a closed chunk is not synced).
+    fn ask_sync(&mut self) {
+        if let Some(every) = self.sync_us
+            && self.written > 0
+            && self.newest_us.saturating_sub(self.last_sync_us) >= every
+        {
+            self.last_sync_us = self.newest_us;
+            if let Some(f) = self.file.handle() {
+                crate::syncer::request(f);
+            }
+        }
     }
 
     /// Copies `bytes` into the window, writing each window out as it fills.
     fn put(&mut self, mut bytes: &[u8]) -> Result<()> {
-        let size = self.buf.capacity();
+        let size = self.size;
         while !bytes.is_empty() {
             let take = (size - self.buf.len()).min(bytes.len());
             self.buf.extend_from_slice(&bytes[..take]);
@@ -170,14 +192,6 @@ impl ChunkWriter {
                 // A window can end inside a record: whole records end where it starts.
                 self.durable = self.record_at;
                 self.oldest_us = None;
-                if let Some(every) = self.sync_us
-                    && self.newest_us.saturating_sub(self.last_sync_us) >= every
-                {
-                    self.last_sync_us = self.newest_us;
-                    if let Some(f) = self.file.handle() {
-                        crate::syncer::request(f);
-                    }
-                }
                 Ok(())
             }
             Err(e) => {
@@ -185,12 +199,19 @@ impl ChunkWriter {
                 // rather than retried out of order: the chunk keeps whole records only up to
                 // the last good write, and later records follow on from there.
                 self.index = None;
-                let _ = self.file.truncate(self.durable);
+                if let Err(t) = self.file.truncate(self.durable) {
+                    // Shortening a file needs no space; should it fail anyway, later
+                    // records follow torn bytes, and this says which chunk.
+                    log::warn!(
+                        "cutting {} back after a failed write: {t}",
+                        self.path.display()
+                    );
+                }
                 self.len = self.durable;
                 self.written = self.durable;
                 self.record_at = self.durable;
                 self.oldest_us = None;
-                let size = self.buf.capacity() as u64;
+                let size = self.size as u64;
                 let window = self.durable / size * size;
                 // The window's bytes before `written` are never written again: what the
                 // buffer holds for them does not matter.
@@ -404,6 +425,60 @@ mod tests {
     }
 
     #[test]
+    fn a_slow_stream_is_written_every_flush_interval() {
+        let dir = std::env::temp_dir().join(format!("pinvr-writer-slow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("slow.chunk");
+        let disk = LoggingDisk::default();
+        let flush = Duration::from_millis(750);
+        let mut w = ChunkWriter::create_on(&disk, &path, 16 << 10, flush).unwrap();
+        // One key frame, then 10 s of 200-byte P frames at 20 fps: 4.4 KB/s, a window in
+        // 3.7 s. Only the flush interval writes them.
+        let key = vec![0x65; 3_000];
+        w.append(0, &crate::nal::access_unit(&[&key])).unwrap();
+        let mut ends = vec![(0, w.len())];
+        for i in 1..200 {
+            let t = i * 50_000;
+            w.append(t, &crate::nal::access_unit(&[&[0x41; 200]]))
+                .unwrap();
+            ends.push((t, w.len()));
+            let in_file: u64 = disk.0.lock().unwrap().iter().map(|&(_, n)| n as u64).sum();
+            if let Some(&(since, _)) = ends.iter().find(|&&(_, end)| end > in_file) {
+                assert!(t - since < flush.as_micros() as i64, "{t}: since {since}");
+            }
+        }
+        let writes = disk.0.lock().unwrap().len();
+        // The key frame's write, then one each 0.75 s (and those a window's end splits).
+        assert!((13..=17).contains(&writes), "{writes} writes");
+        w.finish().unwrap();
+        assert_eq!(read_back(&path).0.len(), 200);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_record_that_ends_a_window_survives_a_full_disk_after_it() {
+        let dir = std::env::temp_dir().join(format!("pinvr-writer-edge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("edge.chunk");
+        let size = 4096;
+        let disk = QuotaDisk::new(size as u64);
+        let mut w = ChunkWriter::create_on(&disk, &path, size, DEFAULT_FLUSH).unwrap();
+        // A P frame whose record (header, length prefix, payload) fills the window exactly:
+        // it is written whole when its last byte goes in.
+        let p = vec![0x41; size - super::super::HEADER_LEN - 4];
+        let p = crate::nal::access_unit(&[&p]);
+        w.append(0, &p).unwrap();
+        assert_eq!(disk.used(), size as u64);
+        // The disk is full: the key frame after it is refused, and only it.
+        let e = w.append(50_000, &crate::nal::access_unit(&[&[0x65; 100]]));
+        assert_eq!(e.unwrap_err().kind(), crate::error::ErrorKind::StorageFull);
+        assert_eq!(w.len(), size as u64);
+        w.finish().unwrap();
+        assert_eq!(read_back(&path), (vec![(0, p)], 0));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_full_disk_in_the_middle_of_a_window_loses_only_the_records_not_yet_whole() {
         let dir = std::env::temp_dir().join(format!("pinvr-writer-full-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -417,8 +492,8 @@ mod tests {
                 if i == 60 {
                     disk.set_quota(u64::MAX);
                 }
-                // A record is in the chunk if its append succeeded, and may be if a later
-                // append's window write carried it; the reader decides.
+                // A record whose append succeeded may still be dropped by a later failed
+                // write (it was only buffered); one whose append failed is not in the chunk.
                 match w.append(t, &au) {
                     Ok(()) => kept.push((t, au)),
                     Err(e) => {
