@@ -5,7 +5,7 @@ Usage: bench/on_fs.sh xfs 4 python3 bench/write_sizes.py [--mib 400] [--rounds 3
        (or bench/write_sizes.py --workdir DIR to use a folder as it is)
 
 Writes --mib MiB into 16 new files (as 16 cameras' chunks would) for each write size, in
-turn, --rounds times, and prints the median system time per write size (os.times() of
+turn, --rounds times, and prints the median system time per write size, with the fewest and most seen (os.times() of
 this process: the copy into the page cache, folio allocation and the inode's update).
 Sizes: 64 KiB and 16 KiB (every write one aligned window, as pinvr's chunk writer does),
 60,000 and 250,000 bytes (writes at arbitrary offsets, as it did before), and 4 KiB. The
@@ -53,12 +53,13 @@ def main():
             times[s].append(one(a.workdir, s, total))
     print(f"Command: {' '.join(sys.argv)}; {a.mib} MiB into 16 files per size, "
           f"median of {a.rounds} rounds\n")
-    print("| write size | aligned to its size | system s | system s per GB |")
-    print("|---|---|---|---|")
+    print("| write size | aligned to its size | system s, median | fewest, most | median per GB |")
+    print("|---|---|---|---|---|")
     for s in SIZES:
         m = statistics.median(times[s])
         aligned = "yes" if s & (s - 1) == 0 else "no"
-        print(f"| {s} | {aligned} | {m:.3f} | {m / (total / 1e9):.3f} |")
+        print(f"| {s} | {aligned} | {m:.3f} | {min(times[s]):.3f}, {max(times[s]):.3f} "
+              f"| {m / (total / 1e9):.3f} |")
 
 
 if __name__ == "__main__":

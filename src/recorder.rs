@@ -30,25 +30,6 @@ const STEP_US: i64 = 1_000_000;
 const REPEAT_US: i64 = 2_000_000;
 /// A minute's stream rate is measured for the next chunk's window when it spans this much.
 const WINDOW_MEASURE_US: i64 = 10_000_000;
-/// The smallest chunk window: a page.
-const MIN_WINDOW: usize = 4 << 10;
-
-/// The chunk window for a stream of `bytes_per_s`: the largest power of two, at most `max`,
-/// that the stream fills in half the flush interval; never under a page, even if `max` (the
-/// configured buffer) is smaller. A window the
-/// interval cuts short is written in pieces, which the kernel caches in small folios; a
-/// sub stream of 500 kbit/s gets 16 KiB, a 3 Mbit/s main stream 64 KiB, and the memory a
-/// slow stream's buffer would hold idle is not taken.
-fn window_for(bytes_per_s: u64, flush: std::time::Duration, max: usize) -> usize {
-    let fill = (bytes_per_s as u128 * flush.as_micros() / 2_000_000) as usize;
-    let w = if fill < 2 {
-        1
-    } else {
-        1 << (usize::BITS - 1 - fill.leading_zeros())
-    };
-    w.clamp(MIN_WINDOW, max.max(MIN_WINDOW))
-}
-
 /// The minute being written.
 struct OpenMinute {
     /// Its chunk.
@@ -105,7 +86,7 @@ pub struct Recorder {
     /// Records in the last minute closed: room made for as many in the next one's index,
     /// a little more (a minute's index then never doubles its allocation).
     last_records: usize,
-    /// Size of the next chunk's buffer, the window most writes fill: see [`window_for`].
+    /// Size of the next chunk's buffer, the window most writes fill: see [`crate::chunk::window_for`].
     window: usize,
 }
 
@@ -400,7 +381,11 @@ impl Recorder {
             {
                 let span = (open.last_us - first) as u128;
                 let rate = bytes.saturating_sub(before) as u128 * 1_000_000 / span;
-                self.window = window_for(rate as u64, self.journal.flush, self.journal.buf_size);
+                self.window = crate::chunk::window_for(
+                    rate as u64,
+                    self.journal.flush,
+                    self.journal.buf_size,
+                );
             }
             self.sink.closed(Closed {
                 camera: self.camera.clone(),

@@ -65,19 +65,3 @@ fn rotates_at_the_first_key_frame_after_the_boundary() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
-
-#[test]
-fn a_chunk_window_is_what_the_stream_fills_in_half_a_flush_interval() {
-    let flush = Duration::from_millis(750);
-    let max = 64 << 10;
-    // A 3 Mbit/s main stream fills 140 KB in 375 ms: the largest window.
-    assert_eq!(window_for(375_000, flush, max), 64 << 10);
-    // A 500 kbit/s sub stream fills 23 KB: 16 KiB, a quarter of the memory.
-    assert_eq!(window_for(62_500, flush, max), 16 << 10);
-    assert_eq!(window_for(43_691, flush, max), 16 << 10);
-    assert_eq!(window_for(43_690, flush, max), 8 << 10);
-    // Never below a page, never above the configured buffer.
-    assert_eq!(window_for(0, flush, max), 4 << 10);
-    assert_eq!(window_for(u64::MAX / 1_000_000, flush, max), max);
-    assert_eq!(window_for(375_000, flush, 1024), 4 << 10);
-}

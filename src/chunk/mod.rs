@@ -7,10 +7,12 @@
 
 mod index;
 mod reader;
+mod window;
 mod writer;
 
 pub use index::{ChunkIndex, Indexed, Summary};
 pub use reader::{ChunkReader, Record};
+pub use window::window_for;
 pub use writer::ChunkWriter;
 
 /// The only record version written and accepted.
