@@ -30,6 +30,7 @@ const STEP_US: i64 = 1_000_000;
 const REPEAT_US: i64 = 2_000_000;
 /// A minute's stream rate is measured for the next chunk's window when it spans this much.
 const WINDOW_MEASURE_US: i64 = 10_000_000;
+
 /// The minute being written.
 struct OpenMinute {
     /// Its chunk.
@@ -86,7 +87,8 @@ pub struct Recorder {
     /// Records in the last minute closed: room made for as many in the next one's index,
     /// a little more (a minute's index then never doubles its allocation).
     last_records: usize,
-    /// Size of the next chunk's buffer, the window most writes fill: see [`crate::chunk::window_for`].
+    /// Size of the next chunk's buffer, the window most writes fill: see
+    /// [`crate::chunk::window_for`].
     window: usize,
 }
 

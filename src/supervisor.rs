@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 const POLL: Duration = Duration::from_millis(500);
 /// Delay before restarting a camera thread that died.
 const RESTART_DELAY: Duration = Duration::from_secs(2);
-/// Chunk writer buffer per camera: a sixth of a second of a 3 Mbit/s stream, and the
-/// aligned window of the file that most writes fill whole (see [`crate::chunk::ChunkWriter`]).
+/// Chunk writer buffer per camera: a sixth of a second of a 3 Mbit/s stream, and the largest
+/// aligned window of the file that most writes fill whole (see [`crate::chunk::window_for`]).
 /// The camera thread hands over a nap's worth of frames at a time, so this means one or two
 /// writes per wake-up. Its pages stay resident: at 512 KiB (a second) 16 cameras kept
 /// 5.4 MiB of buffers touched.

@@ -12,11 +12,7 @@ const MIN_WINDOW: usize = 4 << 10;
 /// slow stream's buffer would hold idle is not taken.
 pub fn window_for(bytes_per_s: u64, flush: Duration, max: usize) -> usize {
     let fill = (bytes_per_s as u128 * flush.as_micros() / 2_000_000) as usize;
-    let w = if fill < 2 {
-        1
-    } else {
-        1 << (usize::BITS - 1 - fill.leading_zeros())
-    };
+    let w = fill.checked_ilog2().map_or(1, |bits| 1 << bits);
     w.clamp(MIN_WINDOW, max.max(MIN_WINDOW))
 }
 

@@ -2,8 +2,9 @@
 //! reused. The buffer mirrors one aligned window of the file (bytes `k * size` to
 //! `(k + 1) * size`) and is written when the window is full, so that most writes are whole
 //! aligned windows, which the kernel can cache in large folios (a gain that measurements
-//! here could not tell from noise: README, "Chunk writes fill aligned windows"). Buffered bytes are also written at every key frame and whenever the oldest
-//! of them is a flush interval old (stream time), so a killed process loses no more.
+//! here could not tell from noise: README, "Chunk writes fill aligned windows"). Buffered
+//! bytes are also written at every key frame and whenever the oldest of them is a flush
+//! interval old (stream time), so a killed process loses no more.
 
 use super::{ChunkIndex, Summary, header};
 use crate::codec::Codec;
@@ -39,8 +40,6 @@ pub struct ChunkWriter {
     sync_us: Option<i64>,
     /// Stream time of the last sync asked for.
     last_sync_us: i64,
-    /// Stream time of the record appended last.
-    newest_us: i64,
     /// The codec of the last configuration record appended (H.264 until one says else).
     codec: Codec,
     /// Bytes appended so far (written or buffered).
@@ -84,18 +83,18 @@ impl ChunkWriter {
         let file = disk
             .create(path)
             .ctx(format_args!("creating {}", path.display()))?;
+        let size = buf_size.max(1);
         Ok(ChunkWriter {
             file,
             path: path.to_owned(),
-            buf: Vec::with_capacity(buf_size.max(1)),
-            size: buf_size.max(1),
+            buf: Vec::with_capacity(size),
+            size,
             window: 0,
             written: 0,
             oldest_us: None,
             flush_us: flush.as_micros() as i64,
             sync_us: sync.map(|d| d.as_micros() as i64),
             last_sync_us: i64::MIN,
-            newest_us: i64::MIN,
             codec: Codec::H264,
             len: 0,
             durable: 0,
@@ -122,7 +121,6 @@ impl ChunkWriter {
         let summary = Summary::of(self.codec, data);
         self.codec = summary.codec_after(self.codec);
         self.record_at = self.len;
-        self.newest_us = time_us;
         self.put(&header(data.len(), time_us))?;
         self.put(data)?;
         self.record_at = self.len;
@@ -144,18 +142,19 @@ impl ChunkWriter {
         if summary.key || summary.params_only || due {
             self.flush()?;
         }
-        self.ask_sync();
+        self.ask_sync(time_us);
         Ok(())
     }
 
-    /// Asks the syncer to sync the file if a sync interval of stream time has passed since
-    /// the last request (not at [`finish`](Self::finish): a closed chunk is not synced).
-    fn ask_sync(&mut self) {
+    /// Asks the syncer to sync the file if a sync interval of stream time has passed by
+    /// `now_us` since the last request (not at [`finish`](Self::finish): a closed chunk is
+    /// not synced).
+    fn ask_sync(&mut self, now_us: i64) {
         if let Some(every) = self.sync_us
             && self.written > 0
-            && self.newest_us.saturating_sub(self.last_sync_us) >= every
+            && now_us.saturating_sub(self.last_sync_us) >= every
         {
-            self.last_sync_us = self.newest_us;
+            self.last_sync_us = now_us;
             if let Some(f) = self.file.handle() {
                 crate::syncer::request(f);
             }
@@ -211,14 +210,10 @@ impl ChunkWriter {
                 self.record_at = self.durable;
                 self.oldest_us = None;
                 let size = self.size as u64;
-                let window = self.durable / size * size;
+                self.window = self.durable / size * size;
                 // The window's bytes before `written` are never written again: what the
-                // buffer holds for them does not matter.
-                if window != self.window {
-                    self.buf.clear();
-                    self.window = window;
-                }
-                self.buf.resize((self.durable - window) as usize, 0);
+                // buffer holds for them does not matter, only how many there are.
+                self.buf.resize((self.durable - self.window) as usize, 0);
                 Err(crate::Error::io(
                     format_args!("writing {}", self.path.display()),
                     e,

@@ -1,4 +1,5 @@
-//! Unit tests of [`ChunkWriter`](super::ChunkWriter): window writes, the flush interval, a full disk.
+//! Unit tests of [`ChunkWriter`](super::ChunkWriter): window writes, the flush interval and
+//! a full disk.
 
 use super::*;
 use crate::disk::QuotaDisk;
@@ -95,6 +96,15 @@ fn stream(secs: i64) -> Vec<(i64, Vec<u8>, bool)> {
         .collect()
 }
 
+/// Checks what a kill -9 would lose at `t`, with `ends` each record's time and end offset
+/// so far: never a record a flush interval older than the newest.
+fn assert_kill_loses_under_flush(disk: &LoggingDisk, ends: &[(i64, u64)], t: i64, flush: Duration) {
+    let in_file: u64 = disk.0.lock().unwrap().iter().map(|&(_, n)| n as u64).sum();
+    if let Some(&(since, _)) = ends.iter().find(|&&(_, end)| end > in_file) {
+        assert!(t - since < flush.as_micros() as i64, "{t}: since {since}");
+    }
+}
+
 fn read_back(path: &Path) -> (Vec<(i64, Vec<u8>)>, u64) {
     let mut r = super::super::ChunkReader::new(std::fs::File::open(path).unwrap());
     let (mut got, mut buf) = (Vec::new(), Vec::new());
@@ -118,12 +128,7 @@ fn writes_are_whole_aligned_windows_but_at_key_frames_and_the_flush_interval() {
     for (t, au, _) in &frames {
         w.append(*t, au).unwrap();
         ends.push((*t, w.len()));
-        // What a kill -9 would lose now: never a record a flush interval older than
-        // the newest.
-        let in_file: u64 = disk.0.lock().unwrap().iter().map(|&(_, n)| n as u64).sum();
-        if let Some(&(since, _)) = ends.iter().find(|&&(_, end)| end > in_file) {
-            assert!(t - since < flush.as_micros() as i64, "{t}: since {since}");
-        }
+        assert_kill_loses_under_flush(&disk, &ends, *t, flush);
     }
     w.finish().unwrap();
     let log = disk.0.lock().unwrap().clone();
@@ -178,10 +183,7 @@ fn a_slow_stream_is_written_every_flush_interval() {
         w.append(t, &crate::nal::access_unit(&[&[0x41; 200]]))
             .unwrap();
         ends.push((t, w.len()));
-        let in_file: u64 = disk.0.lock().unwrap().iter().map(|&(_, n)| n as u64).sum();
-        if let Some(&(since, _)) = ends.iter().find(|&&(_, end)| end > in_file) {
-            assert!(t - since < flush.as_micros() as i64, "{t}: since {since}");
-        }
+        assert_kill_loses_under_flush(&disk, &ends, t, flush);
     }
     let writes = disk.0.lock().unwrap().len();
     // The key frame's write, then one each 0.75 s (and those a window's end splits).
