@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Two pinvr builds side by side: both record the same fake cameras at the same time.
+
+Usage: bench/ab.py --a PATH --b PATH [--cameras 16] [--sub] [--duration 120] [--rounds 3]
+                   [--workdir DIR]
+
+Run one after the other, two recordings on this VM differ by up to a fifth in CPU with the
+same binary (BENCHMARKS.md, stop 27), so a change of a tenth cannot be told from a pair of
+runs. Run together, both builds see the same load, steal and clock: each round starts A and B
+at once (in alternating order) on the same N cameras (each camera serves each client its own
+copy of the clip), records for --duration seconds from 5 s into a minute, and reads each
+process's utime + stime from /proc/<pid>/stat just before SIGTERM (as bench/recorders.py
+does). It prints each round's CPU s per camera-hour for A and B and B/A, then the median
+and the range of B/A. The two recorders share the machine, so the figures are not the
+cost of one recorder alone: use bench/recorders.py for that.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib as B  # noqa: E402
+from recorders import wait_for_phase  # noqa: E402
+
+
+def round_(k, n, cams, builds, workdir, duration, sub):
+    """One round: every build in `builds` ([(label, path)]) records at once; returns
+    {label: CPU s per camera-hour}."""
+    order = builds if k % 2 == 0 else builds[::-1]
+    wait_for_phase(5)
+    procs = {}
+    try:
+        for label, path in order:
+            out = os.path.join(workdir, f"{label}-{k}")
+            shutil.rmtree(out, ignore_errors=True)
+            os.makedirs(out)
+            procs[label] = B.start_recording(out, path, cams.urls[:n], sub)[0]
+        t0 = time.monotonic()
+        while time.monotonic() < t0 + duration:
+            for label, p in procs.items():
+                if p.poll() is not None:
+                    raise RuntimeError(f"{label} exited early ({p.returncode}); see {workdir}/{label}-{k}")
+            time.sleep(min(1.0, max(0.0, t0 + duration - time.monotonic())))
+        wall = time.monotonic() - t0
+        cpu = {label: sum(B.proc_stat(p.pid)) / (n * wall) * 3600 for label, p in procs.items()}
+        for p in procs.values():
+            p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 60 + 5 * n
+        for p in procs.values():
+            B.reap(p, deadline)
+    finally:
+        B.stop_all([p for p in procs.values() if p.returncode is None])
+    for label, _ in builds:
+        shutil.rmtree(os.path.join(workdir, f"{label}-{k}", "data"), ignore_errors=True)
+    return cpu
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--a", required=True, help="the first pinvr binary")
+    ap.add_argument("--b", required=True, help="the second pinvr binary")
+    ap.add_argument("--cameras", type=int, default=16)
+    ap.add_argument("--sub", action="store_true", help="each camera with its 640x360 sub stream")
+    ap.add_argument("--duration", type=float, default=120)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--workdir", default=os.path.join(B.REPO, "target", "bench-ab"))
+    a = ap.parse_args()
+    workdir = os.path.abspath(a.workdir)
+    os.makedirs(workdir, exist_ok=True)
+    builds = [("A", os.path.abspath(a.a)), ("B", os.path.abspath(a.b))]
+    clip = B.make_clip(os.path.join(workdir, "clip-1080p20-3M-30s.mp4"))
+    mounts = None
+    if a.sub:
+        sub_clip = B.make_clip(os.path.join(workdir, "sub-360p20-500k-30s.mp4"), size="640x360",
+                               bitrate="500k")
+        mounts = [("/main", clip), ("/sub", sub_clip)]
+    cams = B.Cameras(a.cameras, clip, os.path.join(workdir, "logs"), mounts=mounts)
+    rows = []
+    try:
+        for k in range(a.rounds):
+            cpu = round_(k, a.cameras, cams, builds, workdir, a.duration, a.sub)
+            rows.append(cpu)
+            B.log(f"round {k + 1}: A {cpu['A']:.2f}, B {cpu['B']:.2f} CPU s per camera-hour, B/A {cpu['B'] / cpu['A']:.3f}")
+    finally:
+        cams.stop()
+    ratios = sorted(r["B"] / r["A"] for r in rows)
+    print(f"Machine: {B.machine()}")
+    print(f"Command: bench/ab.py --cameras {a.cameras}{' --sub' if a.sub else ''} --duration {a.duration:g} --rounds {a.rounds}")
+    print(f"A: {builds[0][1]}\nB: {builds[1][1]}\n")
+    print("| round | A: CPU s per camera-hour | B | B/A |")
+    print("|---|---|---|---|")
+    for k, r in enumerate(rows):
+        print(f"| {k + 1} | {r['A']:.2f} | {r['B']:.2f} | {r['B'] / r['A']:.3f} |")
+    print(f"\nB/A: median {B.median(ratios):.3f}, fewest {ratios[0]:.3f}, most {ratios[-1]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
