@@ -26,7 +26,7 @@ const POLL: Duration = Duration::from_millis(500);
 const RESTART_DELAY: Duration = Duration::from_secs(2);
 /// Chunk writer buffer per camera: a sixth of a second of a 3 Mbit/s stream, and the largest
 /// aligned window of the file that most writes fill whole (see [`crate::chunk::window_for`]).
-/// The camera thread hands over a nap's worth of frames at a time, so this means one or two
+/// The camera thread hands over a nap's worth of frames at a time, so this means two or three
 /// writes per wake-up. Its pages stay resident: at 512 KiB (a second) 16 cameras kept
 /// 5.4 MiB of buffers touched.
 const CHUNK_BUFFER: usize = 64 << 10;

@@ -21,15 +21,18 @@ use std::time::Duration;
 const TEARDOWN_WAIT: Duration = Duration::from_secs(5);
 
 /// Over TCP, once the frames already received are recorded, the thread sleeps this long
-/// before it reads again, so the kernel gathers a quarter of a second of stream per wake-up
+/// before it reads again, so the kernel gathers half a second of stream per wake-up
 /// instead of waking the thread for every packet. Nothing is lost meanwhile: TCP holds the
-/// data (about 100 KiB at 3 Mbit/s; Linux grows the socket's buffer to match, 374 KB
-/// measured), and a recorder has no viewer waiting for low latency (while someone watches live, the
-/// thread reads as data comes: [`Stream::set_watched`]). Frames are stamped up
-/// to this much late, which the clock's slew averages out. The sleep blocks the thread on
-/// purpose: its runtime serves this camera alone. UDP is read as it comes: a socket buffer
-/// (208 KiB by default) could overflow behind a sleeping reader at high bitrates.
-pub const TCP_NAP: Duration = Duration::from_millis(250);
+/// data (about 190 KB at 3 Mbit/s; Linux grows the socket's buffer to match, 316 KB
+/// measured), and a recorder has no viewer waiting for low latency (while someone watches
+/// live, the thread reads as data comes: [`Stream::set_watched`]). Frames are stamped up
+/// to this much late, which the clock's slew averages out. Half a second instead of a
+/// quarter cost a quarter less CPU at 16 cameras with sub streams (`bench/ab.py`, both
+/// builds side by side: 0.76 to 0.78): the wake-ups, not the bytes, were most of a sub
+/// stream's cost. The sleep blocks the thread on purpose: its runtime serves this camera
+/// alone. UDP is read as it comes: a socket buffer (208 KiB by default) could overflow
+/// behind a sleeping reader at high bitrates.
+pub const TCP_NAP: Duration = Duration::from_millis(500);
 
 /// Opens RTSP sessions with retina. One per camera thread: it owns the thread's runtime and
 /// the session group that tears down stale sessions before a reconnect.
@@ -253,12 +256,16 @@ impl Stream for RtspStream {
                 let item = match demuxed.next().now_or_never() {
                     Some(item) => Some(item),
                     None => {
+                        // The nap counts against the timeout: a silence is said a gap
+                        // timeout after the last frame, not a nap later.
+                        let mut left = timeout;
                         if nap && !first {
                             std::thread::sleep(TCP_NAP);
+                            left = left.saturating_sub(TCP_NAP);
                         }
                         tokio::select! {
                             _ = stop.requested() => return Ok(None),
-                            r = tokio::time::timeout(timeout, demuxed.next()) => r.ok(),
+                            r = tokio::time::timeout(left, demuxed.next()) => r.ok(),
                         }
                     }
                 };
