@@ -11,7 +11,10 @@ at once (in alternating order) on the same N cameras (each camera serves each cl
 copy of the clip), records for --duration seconds from 5 s into a minute, and reads each
 process's utime + stime from /proc/<pid>/stat just before SIGTERM (as bench/recorders.py
 does). It prints each round's CPU s per camera-hour for A and B and B/A, then the median
-and the range of B/A. The two recorders share the machine, so the figures are not the
+and the range of B/A; likewise for the disk bytes each wrote per byte it received
+(/proc/<pid>/io write_bytes - cancelled_write_bytes of the exited process, over tcp_info
+bytes_received of its sockets sampled every 5 s and, from SIGTERM until it has exited,
+every 50 ms, as bench/recorders.py counts them). The two recorders share the machine, so the figures are not the
 cost of one recorder alone: use bench/recorders.py for that.
 """
 
@@ -29,34 +32,53 @@ from recorders import wait_for_phase  # noqa: E402
 
 def round_(k, n, cams, builds, workdir, duration, sub):
     """One round: every build in `builds` ([(label, path)]) records at once; returns
-    {label: CPU s per camera-hour}."""
+    ({label: CPU s per camera-hour}, {label: disk bytes written per byte received})."""
     order = builds if k % 2 == 0 else builds[::-1]
     wait_for_phase(5)
-    procs = {}
+    procs, received, ends = {}, {}, {}
     try:
         for label, path in order:
             out = os.path.join(workdir, f"{label}-{k}")
             shutil.rmtree(out, ignore_errors=True)
             os.makedirs(out)
             procs[label] = B.start_recording(out, path, cams.urls[:n], sub)[0]
+        received = {label: {} for label in procs}
         t0 = time.monotonic()
+        next_net = t0 + 5
         while time.monotonic() < t0 + duration:
             for label, p in procs.items():
                 if p.poll() is not None:
                     raise RuntimeError(f"{label} exited early ({p.returncode}); see {workdir}/{label}-{k}")
+            if time.monotonic() >= next_net:
+                for label, p in procs.items():
+                    received[label].update(B.tcp_received([p.pid]))
+                next_net += 5
             time.sleep(min(1.0, max(0.0, t0 + duration - time.monotonic())))
+        for label, p in procs.items():
+            received[label].update(B.tcp_received([p.pid]))
         wall = time.monotonic() - t0
         cpu = {label: sum(B.proc_stat(p.pid)) / (n * wall) * 3600 for label, p in procs.items()}
         for p in procs.values():
             p.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 60 + 5 * n
-        for p in procs.values():
-            B.reap(p, deadline)
+        labels = list(procs)
+        got = B.reap_counting([([procs[label]], received[label]) for label in labels], deadline)
+        ends = dict(zip(labels, got))
     finally:
         B.stop_all([p for p in procs.values() if p.returncode is None])
     for label, _ in builds:
         shutil.rmtree(os.path.join(workdir, f"{label}-{k}", "data"), ignore_errors=True)
-    return cpu
+    if any(e is None for e in ends.values()):
+        raise RuntimeError(f"a recorder did not exit within the deadline after SIGTERM; see {workdir}")
+    written = {}
+    for label, e in ends.items():
+        got = sum(received[label].values())
+        disk = e["io"]["write_bytes"] - e["io"]["cancelled_write_bytes"]
+        written[label] = disk / got if got else float("nan")
+        B.log(f"  {label}: received {got / 1e6:.2f} MB on {len(received[label])} sockets, "
+              f"write() {e['io']['wchar'] / 1e6:.2f} MB, disk {disk / 1e6:.2f} MB "
+              f"(cancelled {e['io']['cancelled_write_bytes'] / 1e6:.2f} MB)")
+    return cpu, written
 
 
 def main():
@@ -82,20 +104,24 @@ def main():
     rows = []
     try:
         for k in range(a.rounds):
-            cpu = round_(k, a.cameras, cams, builds, workdir, a.duration, a.sub)
-            rows.append(cpu)
-            B.log(f"round {k + 1}: A {cpu['A']:.2f}, B {cpu['B']:.2f} CPU s per camera-hour, B/A {cpu['B'] / cpu['A']:.3f}")
+            cpu, written = round_(k, a.cameras, cams, builds, workdir, a.duration, a.sub)
+            rows.append((cpu, written))
+            B.log(f"round {k + 1}: A {cpu['A']:.2f}, B {cpu['B']:.2f} CPU s per camera-hour, B/A {cpu['B'] / cpu['A']:.3f}; "
+                  f"written per byte received A {written['A']:.4f}, B {written['B']:.4f}")
     finally:
         cams.stop()
-    ratios = sorted(r["B"] / r["A"] for r in rows)
+    ratios = sorted(c["B"] / c["A"] for c, _ in rows)
+    w_ratios = sorted(w["B"] / w["A"] for _, w in rows)
     print(f"Machine: {B.machine()}")
     print(f"Command: bench/ab.py --cameras {a.cameras}{' --sub' if a.sub else ''} --duration {a.duration:g} --rounds {a.rounds}")
     print(f"A: {builds[0][1]}\nB: {builds[1][1]}\n")
-    print("| round | A: CPU s per camera-hour | B | B/A |")
-    print("|---|---|---|---|")
-    for k, r in enumerate(rows):
-        print(f"| {k + 1} | {r['A']:.2f} | {r['B']:.2f} | {r['B'] / r['A']:.3f} |")
-    print(f"\nB/A: median {B.median(ratios):.3f}, fewest {ratios[0]:.3f}, most {ratios[-1]:.3f}")
+    print("| round | A: CPU s per camera-hour | B | B/A | A: disk bytes written per byte received | B | B/A |")
+    print("|---|---|---|---|---|---|---|")
+    for k, (c, w) in enumerate(rows):
+        print(f"| {k + 1} | {c['A']:.2f} | {c['B']:.2f} | {c['B'] / c['A']:.3f} "
+              f"| {w['A']:.4f} | {w['B']:.4f} | {w['B'] / w['A']:.4f} |")
+    print(f"\nCPU B/A: median {B.median(ratios):.3f}, fewest {ratios[0]:.3f}, most {ratios[-1]:.3f}")
+    print(f"Written B/A: median {B.median(w_ratios):.4f}, fewest {w_ratios[0]:.4f}, most {w_ratios[-1]:.4f}")
 
 
 if __name__ == "__main__":

@@ -390,6 +390,24 @@ def reap(proc, deadline):
             "maxrss": ru.ru_maxrss * 1024, "exit": proc.returncode}
 
 
+def reap_counting(groups, deadline):
+    """Reaps every process of `groups` ([(procs, received)]: processes already signalled
+    to stop, and the dict that [`tcp_received`] of their sockets updates) with [`reap`],
+    sampling each group's sockets every 50 ms until all have exited: a recorder goes on
+    receiving, and writing, until it has stopped each stream, so bytes received counted
+    only before the signal would make what it wrote meanwhile look written twice. Returns
+    reap's results, in order."""
+    procs = [p for ps, _ in groups for p in ps]
+    while time.monotonic() < deadline:
+        for ps, received in groups:
+            received.update(tcp_received([p.pid for p in ps]))
+        if all(os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None
+               for p in procs):
+            break
+        time.sleep(0.05)
+    return [reap(p, deadline) for p in procs]
+
+
 def tree_size(path, suffixes=None):
     """(files, bytes) under path, counting only names ending in one of `suffixes`."""
     n = total = 0

@@ -37,9 +37,11 @@ How each figure is measured (recorder processes only, never the camera servers):
   from /proc/<pid>/io read from the exited (not yet reaped) process: bytes of page cache
   the recorder dirtied for the storage layer, less what it truncated or deleted before
   writeback. received = tcp_info bytes_received of the recorder's established TCP
-  sockets (`ss -tinp`, sampled every 5 s and just before SIGTERM): everything the
-  cameras sent it (RTSP, interleaved RTP and RTCP). rchar would miss recv() and count
-  file reads, so it is not used.
+  sockets (`ss -tinp`, sampled every 5 s and, from SIGTERM until the recorder has
+  exited, every 50 ms: it receives and writes until it has stopped each stream, up to
+  13 s for 32 streams before stop 29, and counting only what came before SIGTERM made
+  those bytes look written twice): everything the cameras sent it (RTSP, interleaved
+  RTP and RTCP). rchar would miss recv() and count file reads, so it is not used.
 The details table adds the write() total (wchar), the bytes of files left on disk, the
 H.264 payload the clip's bitrate predicts, ffprobe's duration of what was recorded, and the
 last RSS sample before SIGTERM. Each run's RSS samples (one a second, KiB) are kept in
@@ -127,7 +129,7 @@ def run_recorder(kind, n, cams, pinvr, workdir, duration, sub=False, label=None,
         for p in procs:
             p.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 60 + 5 * n
-        ends = [B.reap(p, deadline) for p in procs]
+        ends = B.reap_counting([(procs, received)], deadline)
     finally:
         B.stop_all([p for p in procs if p.returncode is None])
     if any(e is None for e in ends):

@@ -184,7 +184,13 @@ pub fn run(app: Arc<App>, services: Services, stop: Stop) -> Result<()> {
         sup.reload();
         sup.restart_dead();
     }
-    for (id, r) in std::mem::take(&mut sup.running) {
+    // Every camera is told at once, then waited for: one by one, each would record on
+    // while those before it closed their minutes.
+    let running = std::mem::take(&mut sup.running);
+    for r in running.values() {
+        r.handle.request_stop();
+    }
+    for (id, r) in running {
         if !r.handle.stop() {
             log::error!("camera {id}: its thread had crashed");
         }

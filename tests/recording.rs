@@ -140,6 +140,60 @@ fn cameras_record_through_minutes_outages_and_bad_peers() {
     drop((a, locked));
 }
 
+/// Seconds since midnight (UTC) of a log line's timestamp (`2026-12-03T13:03:05.076Z ...`).
+fn log_time(line: &str) -> Option<f64> {
+    let t = line.get(11..line.find('Z')?)?;
+    let mut parts = t.split(':').map(|p| p.parse::<f64>().ok());
+    Some(parts.next()?? * 3600.0 + parts.next()?? * 60.0 + parts.next()??)
+}
+
+#[test]
+fn sigterm_stops_every_camera_at_once_even_mid_nap() {
+    let dir = scratch("sigterm");
+    let clip = camera_clip();
+    let cams: Vec<FakeCamera> = (0..4).map(|_| FakeCamera::start(&clip, None)).collect();
+    let config = json!({
+        "data_dir": dir.join("data"),
+        "cameras": cams.iter().enumerate()
+            .map(|(i, c)| json!({ "id": format!("c{i}"), "url": c.url() }))
+            .collect::<Vec<_>>(),
+    });
+    let mut p = Pinvr::start(&dir, &config);
+    for i in 0..cams.len() {
+        p.wait_log(
+            &format!("camera c{i}: recording"),
+            0,
+            Duration::from_secs(30),
+        );
+    }
+    // Record a few naps' worth (half a second each, nobody watching), so that every camera
+    // is somewhere in a nap when the signal comes.
+    std::thread::sleep(Duration::from_secs(2));
+    let skip = p.log_text().len();
+    assert!(p.terminate(Duration::from_secs(30)));
+    let log = p.log_text()[skip..].to_owned();
+    let at = |needle: &str| {
+        log.lines()
+            .find(|l| l.contains(needle))
+            .and_then(log_time)
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{log}"))
+    };
+    let signalled = at("SIGTERM: finishing open minutes");
+    // One by one, each camera waited out its nap after the one before had stopped: about
+    // a second for four. Told at once and woken from the nap, all stop within a nap.
+    let last = (0..cams.len())
+        .map(|i| at(&format!("camera c{i}: stopped")))
+        .fold(f64::MIN, f64::max);
+    assert!(
+        last - signalled < 0.4,
+        "the last camera stopped {:.2} s after SIGTERM:\n{log}",
+        last - signalled
+    );
+    for i in 0..cams.len() {
+        assert_minutes_clean(&dir.join("data").join(format!("c{i}")));
+    }
+}
+
 #[test]
 fn kill_9_mid_minute_keeps_all_but_the_last_second() {
     let dir = scratch("crash");

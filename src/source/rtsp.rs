@@ -260,7 +260,11 @@ impl Stream for RtspStream {
                         // timeout after the last frame, not a nap later.
                         let mut left = timeout;
                         if nap && !first {
-                            std::thread::sleep(TCP_NAP);
+                            // A stop ends the nap: a shutdown does not wait out every
+                            // camera's nap, nor does it record a nap more than it was told.
+                            if stop.wait_timeout(TCP_NAP) {
+                                return Ok(None);
+                            }
                             left = left.saturating_sub(TCP_NAP);
                         }
                         tokio::select! {
