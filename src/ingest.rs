@@ -236,6 +236,11 @@ fn session(
         let left = deadline.saturating_sub(clock.monotonic());
         let frame = match stream.next(left)? {
             Next::Stopped => return Ok(()),
+            Next::Idle => {
+                // The source naps next: what the chunk buffers goes to the kernel first.
+                rec.flush()?;
+                continue;
+            }
             Next::Silent if first => {
                 return Err(Error::new(
                     ErrorKind::Network,

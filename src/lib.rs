@@ -7,7 +7,8 @@
 //!                                RTSP with retina [source::rtsp] or a clip in tests;
 //!                                liveness timeouts, backoff; time from a [clock])
 //!   -> recorder [chunk]         (minute rotation at key frames, RTP to wall clock
-//!                                [stream_clock], fixed-buffer chunk journal on a [disk])
+//!                                [stream_clock], fixed-buffer chunk journal on a [disk],
+//!                                frames dropped while it is full [disk_full])
 //!   -> finisher [finish]        (chunk -> fast-start MP4 [remux, mp4], the chunk's blocks
 //!                                shared where the filesystem can [reflink]; first key
 //!                                frame -> JPEGs [preview]; atomic publish; recovery)
@@ -56,6 +57,7 @@ pub mod cmds;
 pub mod codec;
 pub mod config;
 pub mod disk;
+pub mod disk_full;
 pub mod error;
 pub mod events;
 pub mod finish;

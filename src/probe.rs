@@ -79,6 +79,7 @@ fn run(cam: &Camera, timeout: Duration) -> Result<Probe> {
         let left = watch_end.saturating_duration_since(Instant::now());
         let f = match stream.next(left)? {
             Next::Frame(f) => f,
+            Next::Idle => continue,
             Next::Silent => break,
             Next::Stopped => break,
         };

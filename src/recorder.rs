@@ -6,6 +6,7 @@
 
 use crate::chunk::ChunkWriter;
 pub use crate::chunk_sink::{Closed, Journal, Sink};
+use crate::disk_full::DiskFull;
 use crate::error::{ErrorKind, Result};
 use crate::layout::{self, FileKind};
 use crate::parameters::Parameters;
@@ -64,12 +65,8 @@ pub struct Recorder {
     params_written: bool,
     /// Frames dropped while waiting for parameters or a key frame.
     skipped: u64,
-    /// While the disk is full: when that began and the time of the last write attempt.
-    full: Option<(Micros, Micros)>,
-    /// Frames dropped because the disk was full.
-    dropped: u64,
-    /// Called when a write finds the disk full (wakes the reaper).
-    on_full: Box<dyn Fn() + Send>,
+    /// Whether the disk is full, and the frames that cost.
+    full: DiskFull,
     /// Wall-clock minus monotonic time at the last frame (a change is a clock step).
     offset: Option<i64>,
     /// A step of the wall clock not yet applied (it is, at the next key frame).
@@ -106,9 +103,7 @@ impl Recorder {
             params: None,
             params_written: false,
             skipped: 0,
-            full: None,
-            dropped: 0,
-            on_full: Box::new(|| {}),
+            full: DiskFull::new(camera),
             offset: None,
             step: 0,
             rate: 0.0,
@@ -127,12 +122,12 @@ impl Recorder {
 
     /// Sets what to call when the disk is found full.
     pub fn on_disk_full(&mut self, f: Box<dyn Fn() + Send>) {
-        self.on_full = f;
+        self.full.on_full(f);
     }
 
     /// Frames dropped so far because the disk was full.
     pub fn dropped(&self) -> u64 {
-        self.dropped
+        self.full.dropped()
     }
 
     /// A new connection begins: its timestamps and parameters are its own.
@@ -222,53 +217,33 @@ impl Recorder {
             self.step = 0;
             moved = true;
         }
-        if let Some((_, tried)) = &mut self.full {
-            // Disk full: drop frames, and try again only at a key frame, at most once a
-            // second, once there is room for a few buffers (a few free bytes at the end
-            // of a block would only let one write through), so the chunk resumes with a
-            // decodable picture and the log does not flap.
-            let room = self
-                .journal
-                .disk
-                .usage(&self.dir)
-                .is_none_or(|(free, _)| free >= RESUME_FREE);
-            if !key || now_us - *tried < 1_000_000 || !room {
-                if key {
-                    *tried = now_us;
-                }
-                self.dropped += 1;
-                return Ok(());
-            }
+        let (disk, dir) = (&self.journal.disk, &self.dir);
+        let room = || disk.usage(dir).is_none_or(|(free, _)| free >= RESUME_FREE);
+        if !self.full.admit(key, t, room) {
+            return Ok(());
         }
-        match self.write(rtp, t, key, moved, data) {
-            Err(e) if e.kind() == ErrorKind::StorageFull => {
-                self.dropped += 1;
-                self.params_written = false;
-                if self.full.is_none() {
-                    log::error!(
-                        "camera {}: disk full ({e}); dropping frames until space returns",
-                        self.camera
-                    );
-                    self.full = Some((now_us, now_us));
-                } else if let Some(f) = &mut self.full {
-                    f.1 = now_us;
-                }
-                (self.on_full)();
-                Ok(())
-            }
-            Err(e) => Err(e),
-            Ok(()) => {
-                if let Some((since, _)) = self.full.take() {
-                    log::info!(
-                        "camera {}: space is back; recording again after {:.0} s ({} frames dropped)",
-                        self.camera,
-                        (now_us - since) as f64 / 1e6,
-                        self.dropped
-                    );
-                }
-                Ok(())
-            }
+        let written = self.write(rtp, t, key, moved, data);
+        self.outcome(written, t, 1)
+    }
+
+    /// Hands what the open chunk buffers to the kernel (the source is about to nap). A full
+    /// disk is handled as at a frame: what was buffered is dropped and recording resumes at
+    /// a key frame once space returns.
+    pub fn flush(&mut self) -> Result<()> {
+        let (flushed, t) = match &mut self.open {
+            Some(open) if !self.full.is_full() => (open.writer.flush(), open.last_us),
+            _ => return Ok(()),
+        };
+        self.outcome(flushed, t, 0)
+    }
+
+    /// A write's result for the frame at stream time `t`, `frames` lost if the disk was full
+    /// (the parameters are written again when writing resumes).
+    fn outcome(&mut self, result: Result<()>, t: Micros, frames: u64) -> Result<()> {
+        if self.full.outcome(result, t, frames)? {
+            self.params_written = false;
         }
+        Ok(())
     }
 
     /// Writes one frame at time `t`, rotating and opening minutes as needed; `moved` says

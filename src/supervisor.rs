@@ -26,8 +26,8 @@ const POLL: Duration = Duration::from_millis(500);
 const RESTART_DELAY: Duration = Duration::from_secs(2);
 /// Chunk writer buffer per camera: a sixth of a second of a 3 Mbit/s stream, and the largest
 /// aligned window of the file that most writes fill whole (see [`crate::chunk::window_for`]).
-/// The camera thread hands over a nap's worth of frames at a time, so this means two or three
-/// writes per wake-up. Its pages stay resident: at 512 KiB (a second) 16 cameras kept
+/// The camera thread hands over a nap's worth of frames at a time, so this means three or
+/// four writes per wake-up, the last a part window before the nap. Its pages stay resident: at 512 KiB (a second) 16 cameras kept
 /// 5.4 MiB of buffers touched.
 const CHUNK_BUFFER: usize = 64 << 10;
 
@@ -161,9 +161,11 @@ pub fn run(app: Arc<App>, services: Services, stop: Stop) -> Result<()> {
         journal: Journal {
             disk: services.disk.clone(),
             buf_size: CHUNK_BUFFER,
-            // A killed process loses at most about a second of what it had received: the
-            // camera reads the socket up to a nap late.
-            flush: Duration::from_secs(1) - crate::source::rtsp::TCP_NAP,
+            // A killed process loses at most about the last second it had received. A
+            // stream that naps is written out before each nap, so it loses only what waits
+            // unread in the socket (a nap); one read as it comes (UDP, or watched live) is
+            // written at least this often, and the nap's wake-ups rarely see this pass.
+            flush: Duration::from_millis(900),
             sync: app.loaded().config.chunk_sync,
         },
         on_full: Arc::new(move || wake.wake()),

@@ -340,12 +340,27 @@ fn a_clock_step_forward_starts_a_new_minute_at_the_new_time() {
 
 #[test]
 fn a_full_disk_drops_frames_and_resumes_at_a_key_frame() {
-    // The disk fills after about 20 s of stream; at 30 s 8 MiB are freed.
+    full_disk("sim-full", None);
+}
+
+#[test]
+fn a_full_disk_found_by_the_write_before_a_nap_is_handled_alike() {
+    // Here most writes are the ones before each nap ([`pinvr::source::Next::Idle`]).
+    full_disk("sim-full-nap", Some(Duration::from_millis(750)));
+}
+
+/// The disk fills after about 20 s of stream; at 30 s 8 MiB are freed: one hole, closed at
+/// the first key frame after the space came back. The camera naps between reads as `nap`.
+fn full_disk(name: &str, nap: Option<Duration>) {
     let disk = QuotaDisk::new(800 << 10);
     let d2 = disk.clone();
-    let opener = Arc::new(ClipOpener::new(vec![clip()], vec![Plan::forever()]));
+    let plan = Plan {
+        nap,
+        ..Plan::forever()
+    };
+    let opener = Arc::new(ClipOpener::new(vec![clip()], vec![plan]));
     let out = run(
-        "sim-full",
+        name,
         T0,
         opener,
         retry(2, 60),
@@ -363,7 +378,6 @@ fn a_full_disk_drops_frames_and_resumes_at_a_key_frame() {
     assert_eq!(out.count("space is back"), 1, "{:?}", out.log);
     let f = &out.files[0];
     assert!(common::decode_errors(f).is_empty());
-    // One hole in the stream, closed at the first key frame after the space came back.
     let t = common::timeline(f);
     let holes: Vec<(f64, f64)> = t
         .windows(2)
@@ -372,7 +386,9 @@ fn a_full_disk_drops_frames_and_resumes_at_a_key_frame() {
         .collect();
     assert_eq!(holes.len(), 1, "{holes:?}");
     assert!((15.0..30.0).contains(&holes[0].0), "{holes:?}");
-    assert_eq!(holes[0].1, 30.0, "{holes:?}");
+    // The key frame sent at 30 s; a napping camera's is stamped up to a nap late.
+    let late = nap.unwrap_or_default().as_secs_f64();
+    assert!((30.0..=30.0 + late).contains(&holes[0].1), "{holes:?}");
     assert!(disk.used() > 800 << 10);
 }
 
@@ -714,4 +730,100 @@ fn a_clock_step_back_onto_recorded_minutes_keeps_both_recordings() {
         out.log
     );
     assert_eq!(out.log.len(), 4, "{:?}", out.log);
+}
+
+#[test]
+fn a_napping_source_is_written_out_before_each_nap_so_a_kill_loses_only_the_nap() {
+    // The camera is read as the RTSP source reads over TCP: a 0.75 s nap between reads,
+    // every frame that came meanwhile at once. At 200 moments spread over 45 s (each in the
+    // camera thread's nap or its wait for the next frame, where a kill -9 lands), the
+    // chunk on disk must hold every frame sent but those of the nap going on: at 10 fps,
+    // all but the last 8. The chunk writer's own interval (1 s here) would lose up to 18.
+    let nap = Duration::from_millis(750);
+    let clip = clip();
+    let frame_us = 100_000;
+    assert!(
+        clip.frames
+            .windows(2)
+            .all(|w| w[1].dts - w[0].dts == frame_us * 9 / 100),
+        "a 10 fps clip in decode order"
+    );
+    let dir = common::scratch("sim-nap");
+    let chunk =
+        pinvr::layout::minute_path(&dir, "cam", T0 / 60 / SEC, pinvr::layout::FileKind::Chunk);
+    let plan = Plan {
+        nap: Some(nap),
+        ..Plan::forever()
+    };
+    let opener = Arc::new(ClipOpener::new(vec![clip], vec![plan]));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let out = {
+        let seen = seen.clone();
+        run_in(
+            &dir,
+            T0,
+            opener,
+            retry(2, 60),
+            Arc::new(RealDisk),
+            Duration::from_secs(55),
+            move |c| {
+                for i in 0..200u64 {
+                    let at = Duration::from_millis(5_000 + i * 227);
+                    let (chunk, seen) = (chunk.clone(), seen.clone());
+                    c.at(
+                        at,
+                        Scheduled::Call(Box::new(move || {
+                            seen.lock().unwrap().push((at, frame_stamps(&chunk)));
+                        })),
+                    );
+                }
+            },
+        )
+    };
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 200);
+    // Frame k was sent at T0 + k x 0.1 s (the camera connects at once).
+    let (mut most_lost, mut latest) = (0, i64::MIN);
+    for (at, stamps) in &seen {
+        let sent = at.as_micros() as i64 / frame_us + 1;
+        let lost = sent - stamps.len() as i64;
+        assert!(
+            (0..=8).contains(&lost),
+            "at {at:?}: {lost} frames sent were not on disk"
+        );
+        most_lost = most_lost.max(lost);
+        for (k, t) in stamps.iter().enumerate() {
+            latest = latest.max(t - (T0 + k as i64 * frame_us));
+        }
+    }
+    // And it did nap: some moments find the nap's frames still unread.
+    assert!(
+        most_lost >= 5,
+        "never more than {most_lost} frames unread: no nap?"
+    );
+    // Frames are stamped up to a nap late (the stream clock slews toward their arrival),
+    // never more, and still make a steady minute.
+    assert!(
+        (0..=nap.as_micros() as i64).contains(&latest),
+        "stamped up to {latest} µs late"
+    );
+    assert_eq!(out.names(), ["cam.20261123.1400.mp4"]);
+    assert_clean(&out.files, 0.1 * 1.006);
+    assert_spacing(&out.files, 0.1);
+}
+
+/// The stamps of the frames (not the configuration records) that the chunk at `path`
+/// holds whole on disk now.
+fn frame_stamps(path: &Path) -> Vec<i64> {
+    let Ok(f) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let mut r = pinvr::chunk::ChunkReader::new(std::io::BufReader::new(f));
+    let (mut buf, mut stamps) = (Vec::new(), Vec::new());
+    while let Some(rec) = r.next_into(&mut buf).unwrap() {
+        if !pinvr::chunk::Summary::of(pinvr::codec::Codec::H264, &buf).params_only {
+            stamps.push(rec.time_us);
+        }
+    }
+    stamps
 }

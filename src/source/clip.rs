@@ -39,6 +39,9 @@ pub struct Plan {
     /// The camera's clock error, parts per million: RTP ticks per real second are
     /// 90 000 x (1 + ppm / 10^6).
     pub rate_ppm: i64,
+    /// Read as the RTSP source reads over TCP: when no frame is due, say [`Next::Idle`],
+    /// then sleep this long and hand over every frame that came meanwhile at once.
+    pub nap: Option<Duration>,
 }
 
 impl Plan {
@@ -49,6 +52,7 @@ impl Plan {
             frames: 0,
             then: Then::Forever,
             rate_ppm: 0,
+            nap: None,
         }
     }
 
@@ -142,6 +146,7 @@ impl Opener for ClipOpener {
             sent: 0,
             at: (0, 0, 0),
             last_clip: usize::MAX,
+            idle_said: false,
         })))
     }
 }
@@ -166,6 +171,8 @@ struct ClipStream {
     at: (usize, usize, i64),
     /// Clip of the last frame sent (a new one brings its parameters).
     last_clip: usize,
+    /// [`Next::Idle`] was answered since the last frame (with [`Plan::nap`]).
+    idle_said: bool,
 }
 
 impl ClipStream {
@@ -203,7 +210,23 @@ impl Stream for ClipStream {
         // Frames go out in decode order, at their decode time; the first is sent at once.
         let first_dts = clip.frames[0].dts;
         let due = self.due(base + f.dts - first_dts);
-        let now = self.clock.monotonic();
+        let mut now = self.clock.monotonic();
+        let mut timeout = timeout;
+        if let Some(nap) = self.plan.nap
+            && due > now
+            && self.sent > 0
+        {
+            if !self.idle_said {
+                self.idle_said = true;
+                return Ok(Next::Idle);
+            }
+            // The nap counts against the timeout, as in the RTSP source.
+            if self.clock.sleep(nap.min(timeout), &stop) {
+                return Ok(Next::Stopped);
+            }
+            timeout = timeout.saturating_sub(nap);
+            now = self.clock.monotonic();
+        }
         if due > now + timeout {
             return Ok(if self.clock.sleep(timeout, &stop) {
                 Next::Stopped
@@ -216,6 +239,7 @@ impl Stream for ClipStream {
         }
         let params = (c != self.last_clip).then(|| clip.params.clone());
         self.last_clip = c;
+        self.idle_said = false;
         self.sent += 1;
         self.at = if i + 1 < clip.frames.len() {
             (c, i + 1, base)

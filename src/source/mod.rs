@@ -38,6 +38,10 @@ pub enum Next<'a> {
     Frame(Frame<'a>),
     /// Nothing arrived within the time allowed.
     Silent,
+    /// No frame is ready and the next call will nap before it waits for one: a moment to
+    /// hand buffered frames to the kernel, so a kill loses no more than the nap. Said once
+    /// per nap, by sources that nap.
+    Idle,
     /// Stop was requested.
     Stopped,
 }

@@ -21,18 +21,22 @@ use std::time::Duration;
 const TEARDOWN_WAIT: Duration = Duration::from_secs(5);
 
 /// Over TCP, once the frames already received are recorded, the thread sleeps this long
-/// before it reads again, so the kernel gathers half a second of stream per wake-up
-/// instead of waking the thread for every packet. Nothing is lost meanwhile: TCP holds the
-/// data (about 190 KB at 3 Mbit/s; Linux grows the socket's buffer to match, 316 KB
-/// measured), and a recorder has no viewer waiting for low latency (while someone watches
-/// live, the thread reads as data comes: [`Stream::set_watched`]). Frames are stamped up
-/// to this much late, which the clock's slew averages out. Half a second instead of a
-/// quarter cost a quarter less CPU at 16 cameras with sub streams (`bench/ab.py`, both
-/// builds side by side: 0.76 to 0.78): the wake-ups, not the bytes, were most of a sub
-/// stream's cost. The sleep blocks the thread on purpose: its runtime serves this camera
-/// alone. UDP is read as it comes: a socket buffer (208 KiB by default) could overflow
-/// behind a sleeping reader at high bitrates.
-pub const TCP_NAP: Duration = Duration::from_millis(500);
+/// before it reads again, so the kernel gathers three quarters of a second of stream per
+/// wake-up instead of waking the thread for every packet. Nothing is lost meanwhile: TCP
+/// holds the data (about 280 KB at 3 Mbit/s; Linux grows the socket's buffer to match, 316
+/// KB measured at half a second), and a recorder has no viewer waiting for low latency
+/// (while someone watches live, the thread reads as data comes: [`Stream::set_watched`]).
+/// Before it sleeps the source says so ([`Next::Idle`]), and the recorder hands what it
+/// buffered to the kernel: a killed process loses only what waits unread in the socket, up
+/// to this much. Frames are stamped up to this much late, which the clock's slew averages
+/// out. The wake-ups, not the bytes, are most of a stream's cost (a 500 kbit/s sub stream
+/// wakes as often as its 3 Mbit/s main stream): half a second instead of a quarter cost a
+/// quarter less CPU at 16 cameras with sub streams (`bench/ab.py`, both builds side by
+/// side: 0.76 to 0.78), and BENCHMARKS.md has what three quarters did. The sleep blocks the
+/// thread on purpose: its runtime serves this camera alone. UDP is read as it comes: a
+/// socket buffer (208 KiB by default) could overflow behind a sleeping reader at high
+/// bitrates.
+pub const TCP_NAP: Duration = Duration::from_millis(750);
 
 /// Opens RTSP sessions with retina. One per camera thread: it owns the thread's runtime and
 /// the session group that tears down stale sessions before a reconnect.
@@ -54,10 +58,24 @@ struct RtspStream {
     tcp: bool,
     /// No frame returned yet.
     first: bool,
+    /// [`Next::Idle`] was answered since the last frame: the next wait naps.
+    idle_said: bool,
     /// The frame last returned (its bytes are lent out).
     frame: Option<VideoFrame>,
     /// The session's other streams, described.
     others: Vec<String>,
+}
+
+/// What one wait in [`RtspStream::next`] gave.
+enum Got {
+    /// A frame.
+    Frame(VideoFrame),
+    /// None ready, and the next wait naps.
+    Idle,
+    /// None within the timeout.
+    Silent,
+    /// Stop was requested.
+    Stopped,
 }
 
 /// A camera's failure in pinvr's words, with what to check: retina's messages carry
@@ -230,6 +248,7 @@ impl Opener for RtspOpener {
             nap: matches!(cam.transport, Transport::Tcp),
             tcp: matches!(cam.transport, Transport::Tcp),
             first: true,
+            idle_said: false,
             frame: None,
             others,
         })))
@@ -248,13 +267,15 @@ impl Stream for RtspStream {
     fn next(&mut self, timeout: Duration) -> Result<Next<'_>> {
         let demuxed = self.demuxed.as_mut().expect("present until dropped");
         let stop = &self.stop;
-        let (nap, first) = (self.nap, self.first);
-        let item = self.rt.block_on(async {
+        let (nap, first, idle_said) = (self.nap, self.first, self.idle_said);
+        let got = self.rt.block_on(async {
             loop {
-                // Frames already received are taken without waiting; otherwise nap (TCP)
-                // and then wait for the next one, the stop signal or the deadline.
+                // Frames already received are taken without waiting; otherwise say so once
+                // (the recorder writes out what it holds), then nap (TCP) and wait for the
+                // next one, the stop signal or the deadline.
                 let item = match demuxed.next().now_or_never() {
                     Some(item) => Some(item),
+                    None if nap && !first && !idle_said => return Ok(Got::Idle),
                     None => {
                         // The nap counts against the timeout: a silence is said a gap
                         // timeout after the last frame, not a nap later.
@@ -263,18 +284,18 @@ impl Stream for RtspStream {
                             // A stop ends the nap: a shutdown does not wait out every
                             // camera's nap, nor does it record a nap more than it was told.
                             if stop.wait_timeout(TCP_NAP) {
-                                return Ok(None);
+                                return Ok(Got::Stopped);
                             }
                             left = left.saturating_sub(TCP_NAP);
                         }
                         tokio::select! {
-                            _ = stop.requested() => return Ok(None),
+                            _ = stop.requested() => return Ok(Got::Stopped),
                             r = tokio::time::timeout(left, demuxed.next()) => r.ok(),
                         }
                     }
                 };
                 match item {
-                    None => return Ok(Some(None)),
+                    None => return Ok(Got::Silent),
                     Some(None) => {
                         return Err(Error::new(
                             ErrorKind::Network,
@@ -282,17 +303,22 @@ impl Stream for RtspStream {
                         ));
                     }
                     Some(Some(Err(e))) => return Err(net(e)),
-                    Some(Some(Ok(CodecItem::VideoFrame(f)))) => return Ok(Some(Some(f))),
+                    Some(Some(Ok(CodecItem::VideoFrame(f)))) => return Ok(Got::Frame(f)),
                     // Audio, RTCP and other streams' items are ignored.
                     Some(Some(Ok(_))) => {}
                 }
             }
         })?;
-        let frame = match item {
-            None => return Ok(Next::Stopped),
-            Some(None) => return Ok(Next::Silent),
-            Some(Some(f)) => f,
+        let frame = match got {
+            Got::Stopped => return Ok(Next::Stopped),
+            Got::Silent => return Ok(Next::Silent),
+            Got::Idle => {
+                self.idle_said = true;
+                return Ok(Next::Idle);
+            }
+            Got::Frame(f) => f,
         };
+        self.idle_said = false;
         let mut params = None;
         if (self.first || frame.has_new_parameters())
             && let Some(ParametersRef::Video(v)) = self
