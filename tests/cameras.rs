@@ -492,3 +492,69 @@ fn an_h265_minute_continued_after_a_restart_keeps_each_frames_description() {
         v["streams"][0]["codec_tag_string"]
     );
 }
+
+#[test]
+fn the_rtsp_source_says_idle_before_each_nap_and_a_stop_mid_nap_still_hands_over_what_came() {
+    use pinvr::clock::{Clock, RealClock, Stop};
+    use pinvr::source::rtsp::{RtspOpener, TCP_NAP};
+    use pinvr::source::{Next, Opener};
+    use std::sync::Arc;
+    let cam = FakeCamera::start(&camera_clip(), None);
+    let camera = pinvr::config::Camera {
+        id: "t".into(),
+        url: cam.url().parse().unwrap(),
+        sub_url: None,
+        sub_of: None,
+        username: None,
+        password: None,
+        enabled: true,
+        transport: pinvr::config::Transport::Tcp,
+        dir: scratch("rtsp-nap"),
+        max_age_days: None,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(RealClock);
+    let stop = Stop::default();
+    let mut s = RtspOpener
+        .open(&camera, Duration::from_secs(10), &clock, &stop)
+        .unwrap()
+        .expect("not stopped");
+    // A few naps: each begins with one Idle, after the frames that had come, before any
+    // wait (so the recorder writes out what it holds).
+    let (mut frames, mut idles, mut said) = (0, 0, false);
+    while idles < 3 {
+        match s.next(Duration::from_secs(5)).unwrap() {
+            Next::Frame(_) => (frames, said) = (frames + 1, false),
+            Next::Idle => {
+                assert!(!said, "Idle twice without a frame between");
+                (idles, said) = (idles + 1, true);
+            }
+            other => panic!("{other:?} from a healthy camera"),
+        }
+    }
+    assert!(frames >= 2, "{frames} frames");
+    // The next call naps. A stop 0.3 s into the nap ends it at once, and the frames that
+    // came meanwhile (three at 10 fps) are still handed over before Stopped.
+    let stopper = stop.clone();
+    let asked = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        stopper.request();
+        Instant::now()
+    });
+    let mut came = 0;
+    loop {
+        match s.next(Duration::from_secs(5)).unwrap() {
+            Next::Frame(_) => came += 1,
+            Next::Stopped => break,
+            other => panic!("{other:?} after a stop"),
+        }
+    }
+    let late = asked.join().unwrap().elapsed();
+    assert!(
+        late < TCP_NAP / 3,
+        "stopped {late:?} after it was asked: the nap was waited out"
+    );
+    assert!(
+        came >= 2,
+        "{came} frames of the nap handed over at the stop"
+    );
+}

@@ -15,27 +15,35 @@ use retina::client::{
 };
 use retina::codec::{CodecItem, FrameFormat, ParametersRef, VideoFrame, VideoParametersCodec};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// After a stop is asked for, frames already received are taken for at most this long
+/// (a nap of a 3 Mbit/s stream takes a few milliseconds).
+const DRAIN: Duration = Duration::from_millis(100);
+
+/// While taking what the socket holds at a stop: the stream is done once nothing more
+/// comes within this long.
+const DRAIN_WAIT: Duration = Duration::from_millis(5);
 
 /// How long to wait for a TEARDOWN before giving up on it.
 const TEARDOWN_WAIT: Duration = Duration::from_secs(5);
 
-/// Over TCP, once the frames already received are recorded, the thread sleeps this long
-/// before it reads again, so the kernel gathers three quarters of a second of stream per
-/// wake-up instead of waking the thread for every packet. Nothing is lost meanwhile: TCP
-/// holds the data (about 280 KB at 3 Mbit/s; Linux grows the socket's buffer to match, 316
-/// KB measured at half a second), and a recorder has no viewer waiting for low latency
-/// (while someone watches live, the thread reads as data comes: [`Stream::set_watched`]).
-/// Before it sleeps the source says so ([`Next::Idle`]), and the recorder hands what it
-/// buffered to the kernel: a killed process loses only what waits unread in the socket, up
-/// to this much. Frames are stamped up to this much late, which the clock's slew averages
-/// out. The wake-ups, not the bytes, are most of a stream's cost (a 500 kbit/s sub stream
-/// wakes as often as its 3 Mbit/s main stream): half a second instead of a quarter cost a
-/// quarter less CPU at 16 cameras with sub streams (`bench/ab.py`, both builds side by
-/// side: 0.76 to 0.78), and BENCHMARKS.md has what three quarters did. The sleep blocks the
-/// thread on purpose: its runtime serves this camera alone. UDP is read as it comes: a
-/// socket buffer (208 KiB by default) could overflow behind a sleeping reader at high
-/// bitrates.
+/// Over TCP, once the frames already received are recorded, the thread sleeps this long before
+/// it reads again, so the kernel gathers three quarters of a second of stream per wake-up
+/// instead of waking the thread for every packet. Nothing is lost meanwhile: TCP holds the data
+/// (about 280 KB at 3 Mbit/s: `ss -tm` showed up to 284 KB queued, in a buffer Linux had grown
+/// to 2.4 MB), and a recorder has no viewer waiting for low latency (while someone watches
+/// live, the thread reads as data comes: [`Stream::set_watched`]). Before it sleeps the source
+/// says so ([`Next::Idle`]), and the recorder hands what it buffered to the kernel: a killed
+/// process loses only what waits unread in the socket, up to this much; a stop takes what the
+/// socket holds first, and loses nothing. Frames are stamped up to this much late (the stream
+/// clock slews toward their arrival). The wake-ups, not the bytes, are most of a stream's cost
+/// (a 500 kbit/s sub stream wakes as often as its 3 Mbit/s main stream): half a second instead
+/// of a quarter cost a quarter less CPU at 16 cameras with sub streams (`bench/ab.py`, both
+/// builds side by side: 0.76 to 0.78), and three quarters another tenth less (0.87 to 0.91).
+/// The sleep blocks the thread on purpose: its runtime serves this camera alone. UDP is read as
+/// it comes: a socket buffer (208 KiB by default) could overflow behind a sleeping reader at
+/// high bitrates.
 pub const TCP_NAP: Duration = Duration::from_millis(750);
 
 /// Opens RTSP sessions with retina. One per camera thread: it owns the thread's runtime and
@@ -60,6 +68,8 @@ struct RtspStream {
     first: bool,
     /// [`Next::Idle`] was answered since the last frame: the next wait naps.
     idle_said: bool,
+    /// Once a stop is asked for: until when frames already received are still taken.
+    drain_until: Option<Instant>,
     /// The frame last returned (its bytes are lent out).
     frame: Option<VideoFrame>,
     /// The session's other streams, described.
@@ -249,6 +259,7 @@ impl Opener for RtspOpener {
             tcp: matches!(cam.transport, Transport::Tcp),
             first: true,
             idle_said: false,
+            drain_until: None,
             frame: None,
             others,
         })))
@@ -268,8 +279,22 @@ impl Stream for RtspStream {
         let demuxed = self.demuxed.as_mut().expect("present until dropped");
         let stop = &self.stop;
         let (nap, first, idle_said) = (self.nap, self.first, self.idle_said);
+        let drain_until = &mut self.drain_until;
         let got = self.rt.block_on(async {
             loop {
+                // Once a stop is asked for, what the socket already holds is still taken
+                // (a stop loses nothing received, not even a nap's worth), up to a bound
+                // in case the camera sends faster than it is read. The short wait lets the
+                // runtime poll the socket, which it has not since before the nap.
+                if stop.is_requested() {
+                    let until = *drain_until.get_or_insert_with(|| Instant::now() + DRAIN);
+                    let left = until.saturating_duration_since(Instant::now());
+                    match tokio::time::timeout(left.min(DRAIN_WAIT), demuxed.next()).await {
+                        Ok(Some(Ok(CodecItem::VideoFrame(f)))) => return Ok(Got::Frame(f)),
+                        Ok(Some(Ok(_))) if !left.is_zero() => continue,
+                        _ => return Ok(Got::Stopped),
+                    }
+                }
                 // Frames already received are taken without waiting; otherwise say so once
                 // (the recorder writes out what it holds), then nap (TCP) and wait for the
                 // next one, the stop signal or the deadline.
@@ -282,14 +307,15 @@ impl Stream for RtspStream {
                         let mut left = timeout;
                         if nap && !first {
                             // A stop ends the nap: a shutdown does not wait out every
-                            // camera's nap, nor does it record a nap more than it was told.
+                            // camera's nap, nor does it record a nap more than it was
+                            // told; what came during the nap is taken above.
                             if stop.wait_timeout(TCP_NAP) {
-                                return Ok(Got::Stopped);
+                                continue;
                             }
                             left = left.saturating_sub(TCP_NAP);
                         }
                         tokio::select! {
-                            _ = stop.requested() => return Ok(Got::Stopped),
+                            _ = stop.requested() => continue,
                             r = tokio::time::timeout(left, demuxed.next()) => r.ok(),
                         }
                     }
