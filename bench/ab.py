@@ -4,6 +4,10 @@
 Usage: bench/ab.py --a PATH --b PATH [--cameras 16] [--sub] [--duration 120] [--rounds 3]
                    [--workdir DIR]
 
+A side may also be `ffmpeg` or `ffmpeg+sub`: the seed's recorders as bench/recorders.py runs
+them (one `ffmpeg -c copy -f segment` per camera; with +sub a second for its sub stream),
+so pinvr and ffmpeg are measured at the same time too (--sub applies to pinvr builds).
+
 Run one after the other, two recordings on this VM differ by up to a fifth in CPU with the
 same binary (BENCHMARKS.md, stop 27), so a change of a tenth cannot be told from a pair of
 runs. Run together, both builds see the same load, steal and clock: each round starts A and B
@@ -27,7 +31,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as B  # noqa: E402
-from recorders import wait_for_phase  # noqa: E402
+from recorders import start_ffmpegs, wait_for_phase  # noqa: E402
+
+
+def start(label, path, out, urls, sub):
+    """Starts one side: a pinvr build (with `sub`, each camera's sub stream too), or, for
+    `path` "ffmpeg" or "ffmpeg+sub", the seed's ffmpeg recorders. Returns its processes."""
+    if path in ("ffmpeg", "ffmpeg+sub"):
+        return start_ffmpegs(out, urls, path == "ffmpeg+sub")
+    return [B.start_recording(out, path, urls, sub)[0]]
 
 
 def round_(k, n, cams, builds, workdir, duration, sub):
@@ -41,50 +53,55 @@ def round_(k, n, cams, builds, workdir, duration, sub):
             out = os.path.join(workdir, f"{label}-{k}")
             shutil.rmtree(out, ignore_errors=True)
             os.makedirs(out)
-            procs[label] = B.start_recording(out, path, cams.urls[:n], sub)[0]
+            procs[label] = start(label, path, out, cams.urls[:n], sub)
         received = {label: {} for label in procs}
         t0 = time.monotonic()
         next_net = t0 + 5
         while time.monotonic() < t0 + duration:
-            for label, p in procs.items():
-                if p.poll() is not None:
-                    raise RuntimeError(f"{label} exited early ({p.returncode}); see {workdir}/{label}-{k}")
+            for label, ps in procs.items():
+                for p in ps:
+                    if p.poll() is not None:
+                        raise RuntimeError(f"{label} exited early ({p.returncode}); see {workdir}/{label}-{k}")
             if time.monotonic() >= next_net:
-                for label, p in procs.items():
-                    received[label].update(B.tcp_received([p.pid]))
+                for label, ps in procs.items():
+                    received[label].update(B.tcp_received([p.pid for p in ps]))
                 next_net += 5
             time.sleep(min(1.0, max(0.0, t0 + duration - time.monotonic())))
-        for label, p in procs.items():
-            received[label].update(B.tcp_received([p.pid]))
+        for label, ps in procs.items():
+            received[label].update(B.tcp_received([p.pid for p in ps]))
         wall = time.monotonic() - t0
-        cpu = {label: sum(B.proc_stat(p.pid)) / (n * wall) * 3600 for label, p in procs.items()}
-        for p in procs.values():
-            p.send_signal(signal.SIGTERM)
+        cpu = {label: sum(sum(B.proc_stat(p.pid)) for p in ps) / (n * wall) * 3600
+               for label, ps in procs.items()}
+        for ps in procs.values():
+            for p in ps:
+                p.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 60 + 5 * n
         labels = list(procs)
-        got = B.reap_counting([([procs[label]], received[label]) for label in labels], deadline)
-        ends = dict(zip(labels, got))
+        got = B.reap_counting([(procs[label], received[label]) for label in labels], deadline)
+        for label in labels:
+            ends[label], got = got[:len(procs[label])], got[len(procs[label]):]
     finally:
-        B.stop_all([p for p in procs.values() if p.returncode is None])
+        B.stop_all([p for ps in procs.values() for p in ps if p.returncode is None])
     for label, _ in builds:
         shutil.rmtree(os.path.join(workdir, f"{label}-{k}", "data"), ignore_errors=True)
-    if any(e is None for e in ends.values()):
+    if any(e is None for es in ends.values() for e in es):
         raise RuntimeError(f"a recorder did not exit within the deadline after SIGTERM; see {workdir}")
     written = {}
-    for label, e in ends.items():
+    for label, es in ends.items():
         got = sum(received[label].values())
-        disk = e["io"]["write_bytes"] - e["io"]["cancelled_write_bytes"]
+        io = {key: sum(e["io"][key] for e in es) for key in ("write_bytes", "cancelled_write_bytes", "wchar")}
+        disk = io["write_bytes"] - io["cancelled_write_bytes"]
         written[label] = disk / got if got else float("nan")
         B.log(f"  {label}: received {got / 1e6:.2f} MB on {len(received[label])} sockets, "
-              f"write() {e['io']['wchar'] / 1e6:.2f} MB, disk {disk / 1e6:.2f} MB "
-              f"(cancelled {e['io']['cancelled_write_bytes'] / 1e6:.2f} MB)")
+              f"write() {io['wchar'] / 1e6:.2f} MB, disk {disk / 1e6:.2f} MB "
+              f"(cancelled {io['cancelled_write_bytes'] / 1e6:.2f} MB)")
     return cpu, written
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--a", required=True, help="the first pinvr binary")
-    ap.add_argument("--b", required=True, help="the second pinvr binary")
+    ap.add_argument("--a", required=True, help="the first pinvr binary, or ffmpeg or ffmpeg+sub")
+    ap.add_argument("--b", required=True, help="the second pinvr binary, or ffmpeg or ffmpeg+sub")
     ap.add_argument("--cameras", type=int, default=16)
     ap.add_argument("--sub", action="store_true", help="each camera with its 640x360 sub stream")
     ap.add_argument("--duration", type=float, default=120)
@@ -93,7 +110,8 @@ def main():
     a = ap.parse_args()
     workdir = os.path.abspath(a.workdir)
     os.makedirs(workdir, exist_ok=True)
-    builds = [("A", os.path.abspath(a.a)), ("B", os.path.abspath(a.b))]
+    builds = [(label, p if p in ("ffmpeg", "ffmpeg+sub") else os.path.abspath(p))
+              for label, p in (("A", a.a), ("B", a.b))]
     clip = B.make_clip(os.path.join(workdir, "clip-1080p20-3M-30s.mp4"))
     mounts = None
     if a.sub:

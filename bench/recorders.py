@@ -70,33 +70,40 @@ def wait_for_phase(phase):
     time.sleep(wait)
 
 
+def start_ffmpegs(out, urls, sub=False):
+    """The seed's way: one `ffmpeg -c copy -f segment` per camera under `out`/data (with
+    `sub`, a second per camera for its sub stream, like for like with pinvr+sub). Returns
+    the processes."""
+    procs = []
+    ids = [f"c{i}" for i in range(len(urls))]
+    streams = list(zip(ids, urls))
+    if sub:
+        streams += [(f"{cid}~sub", url.rsplit("/", 1)[0] + "/sub") for cid, url in zip(ids, urls)]
+    for cid, url in streams:
+        d = os.path.join(out, "data", cid)
+        os.makedirs(d)
+        err = open(os.path.join(out, f"ffmpeg-{cid}.log"), "wb")
+        procs.append(subprocess.Popen(
+            ["ffmpeg", "-nostdin", "-loglevel", "warning", "-rtsp_transport", "tcp",
+             "-i", url, "-c", "copy", "-f", "segment", "-segment_time", "60",
+             "-reset_timestamps", "1", "-strftime", "1", os.path.join(d, "%Y%m%d-%H%M.mp4")],
+            stdin=subprocess.DEVNULL, stdout=err, stderr=err))
+        err.close()
+    return procs
+
+
 def run_recorder(kind, n, cams, pinvr, workdir, duration, sub=False, label=None, phase=None):
     out = os.path.join(workdir, f"{label or kind}-{n}")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     wait_for_phase(phase)
     urls = cams.urls[:n]
-    ids = [f"c{i}" for i in range(n)]
     port = None
     if kind == "pinvr":
         proc, port, auth = B.start_recording(out, pinvr, urls, sub)
         procs = [proc]
     else:
-        procs = []
-        streams = list(zip(ids, urls))
-        if sub:
-            # Like for like with pinvr+sub: the sub stream recorded too, by a second ffmpeg.
-            streams += [(f"{cid}~sub", url.rsplit("/", 1)[0] + "/sub") for cid, url in zip(ids, urls)]
-        for cid, url in streams:
-            d = os.path.join(out, "data", cid)
-            os.makedirs(d)
-            err = open(os.path.join(out, f"ffmpeg-{cid}.log"), "wb")
-            procs.append(subprocess.Popen(
-                ["ffmpeg", "-nostdin", "-loglevel", "warning", "-rtsp_transport", "tcp",
-                 "-i", url, "-c", "copy", "-f", "segment", "-segment_time", "60",
-                 "-reset_timestamps", "1", "-strftime", "1", os.path.join(d, "%Y%m%d-%H%M.mp4")],
-                stdin=subprocess.DEVNULL, stdout=err, stderr=err))
-            err.close()
+        procs = start_ffmpegs(out, urls, sub)
     pids = [p.pid for p in procs]
     t0 = time.monotonic()
     B.log(f"{kind}: recording {n} camera(s) for {duration:.0f} s (pids {pids[:4]}{'...' if n > 4 else ''})")
