@@ -34,7 +34,7 @@ import benchlib as B  # noqa: E402
 from recorders import start_ffmpegs, wait_for_phase  # noqa: E402
 
 
-def start(label, path, out, urls, sub):
+def start(path, out, urls, sub):
     """Starts one side: a pinvr build (with `sub`, each camera's sub stream too), or, for
     `path` "ffmpeg" or "ffmpeg+sub", the seed's ffmpeg recorders. Returns its processes."""
     if path in ("ffmpeg", "ffmpeg+sub"):
@@ -53,7 +53,7 @@ def round_(k, n, cams, builds, workdir, duration, sub):
             out = os.path.join(workdir, f"{label}-{k}")
             shutil.rmtree(out, ignore_errors=True)
             os.makedirs(out)
-            procs[label] = start(label, path, out, cams.urls[:n], sub)
+            procs[label] = start(path, out, cams.urls[:n], sub)
         received = {label: {} for label in procs}
         t0 = time.monotonic()
         next_net = t0 + 5

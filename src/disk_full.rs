@@ -68,10 +68,10 @@ impl DiskFull {
         false
     }
 
-    /// Deals with the result of a write at stream time `now_us`: a full disk drops `frames`
+    /// Deals with the result of a write at stream time `t`: a full disk drops `frames`
     /// (and the frames after them until space returns) and answers `Ok(true)`; any other
     /// error ends the connection.
-    pub fn outcome(&mut self, result: Result<()>, now_us: Micros, frames: u64) -> Result<bool> {
+    pub fn outcome(&mut self, result: Result<()>, t: Micros, frames: u64) -> Result<bool> {
         match result {
             Err(e) if e.kind() == ErrorKind::StorageFull => {
                 self.dropped += frames;
@@ -81,9 +81,9 @@ impl DiskFull {
                             "camera {}: disk full ({e}); dropping frames until space returns",
                             self.camera
                         );
-                        self.full = Some((now_us, now_us));
+                        self.full = Some((t, t));
                     }
-                    Some(f) => f.1 = now_us,
+                    Some(f) => f.1 = t,
                 }
                 (self.on_full)();
                 Ok(true)
@@ -94,7 +94,7 @@ impl DiskFull {
                     log::info!(
                         "camera {}: space is back; recording again after {:.0} s ({} frames dropped)",
                         self.camera,
-                        (now_us - since) as f64 / 1e6,
+                        (t - since) as f64 / 1e6,
                         self.dropped
                     );
                 }

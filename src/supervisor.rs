@@ -26,9 +26,9 @@ const POLL: Duration = Duration::from_millis(500);
 const RESTART_DELAY: Duration = Duration::from_secs(2);
 /// Chunk writer buffer per camera: a sixth of a second of a 3 Mbit/s stream, and the largest
 /// aligned window of the file that most writes fill whole (see [`crate::chunk::window_for`]).
-/// The camera thread hands over a nap's worth of frames at a time, so this means three or
-/// four writes per wake-up, the last a part window before the nap. Its pages stay resident: at 512 KiB (a second) 16 cameras kept
-/// 5.4 MiB of buffers touched.
+/// The camera thread hands over a nap's worth of frames at a time (280 KB at 3 Mbit/s), so
+/// this means four or five writes per wake-up, the last a part window before the nap. Its
+/// pages stay resident: at 512 KiB (a second) 16 cameras kept 5.4 MiB of buffers touched.
 const CHUNK_BUFFER: usize = 64 << 10;
 
 /// The outside world the recorder works with.

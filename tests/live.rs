@@ -111,7 +111,6 @@ impl Viewer {
     }
 }
 
-/// The fields of a `moof` (as pinvr writes it: one `traf` with `tfdt` v1 and one `trun`).
 /// Index of the first fragment of `got` that reached its viewer live: from the second key
 /// frame after its first. A viewer joins at the ring's oldest key frame, and the ring holds
 /// the group of pictures before the current one as well as the current one, so both come at
@@ -128,6 +127,7 @@ fn live_from(got: &[Fragment]) -> usize {
         .0
 }
 
+/// The fields of a `moof` (as pinvr writes it: one `traf` with `tfdt` v1 and one `trun`).
 fn parse_moof(b: &[u8]) -> Fragment {
     let find = |t: &[u8]| b.windows(4).position(|w| w == t).unwrap() - 4;
     let u32_at = |i: usize| u32::from_be_bytes(b[i..i + 4].try_into().unwrap());
